@@ -1,0 +1,134 @@
+/**
+ * Every environment variable, read and validated once at start-up. A bad value fails
+ * fast with a ConfigError naming the variable, instead of surfacing mid-request.
+ */
+import { ConfigError } from './core/errors';
+import { DEFAULTS, ENV } from './definitions';
+
+type Env = Record<string, string | undefined>;
+
+export interface ImageConfig {
+  widths: number[];
+  formats: ('webp' | 'avif')[];
+  maxBytes: number;
+  maxPixels: number;
+  fetchTimeoutMs: number;
+  /** `host:port` pairs that may resolve to loopback/private addresses (tests, demos). */
+  allowPrivateHosts: string[];
+}
+
+export interface Config {
+  incomingBucket: string;
+  mediaBucket: string;
+  tableName: string;
+  mediaBaseUrl: string;
+  defaultTimezone: string;
+  articleMaxBytes: number;
+  image: ImageConfig;
+  cursorSecret: string | undefined;
+  corsAllowedOrigins: string[];
+  /** Set only when talking to emulators (the local stack, tests). */
+  s3Endpoint: string | undefined;
+  dynamodbEndpoint: string | undefined;
+}
+
+function str(env: Env, name: string, fallback?: string): string {
+  const v = env[name]?.trim();
+  if (v) return v;
+  if (fallback !== undefined) return fallback;
+  throw new ConfigError(`${name} is required but not set`);
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function list(env: Env, name: string, fallback: string): string[] {
+  return str(env, name, fallback)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function url(env: Env, name: string, fallback?: string): string {
+  const v = str(env, name, fallback);
+  try {
+    const u = new URL(v);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+  } catch {
+    throw new ConfigError(`${name} must be an http(s) URL, got "${v}"`);
+  }
+  return v.replace(/\/+$/, '');
+}
+
+export function isValidTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const incomingBucket = str(env, ENV.INCOMING_BUCKET, DEFAULTS.incomingBucket);
+  const mediaBucket = str(env, ENV.MEDIA_BUCKET, DEFAULTS.mediaBucket);
+  const s3Endpoint = env[ENV.S3_ENDPOINT]?.trim() ? url(env, ENV.S3_ENDPOINT) : undefined;
+  const dynamodbEndpoint = env[ENV.DYNAMODB_ENDPOINT]?.trim() ? url(env, ENV.DYNAMODB_ENDPOINT) : undefined;
+  // Locally the media bucket is served by the S3 emulator itself.
+  const mediaBaseUrl = url(env, ENV.MEDIA_BASE_URL, s3Endpoint ? `${s3Endpoint}/${mediaBucket}` : undefined);
+
+  const defaultTimezone = str(env, ENV.DEFAULT_TIMEZONE, 'UTC');
+  if (!isValidTimeZone(defaultTimezone)) {
+    throw new ConfigError(`${ENV.DEFAULT_TIMEZONE} must be an IANA time zone such as "Asia/Shanghai", got "${defaultTimezone}"`);
+  }
+
+  const widths = list(env, ENV.IMAGE_WIDTHS, '320,640,960,1280,1920').map((w) => {
+    if (!/^\d+$/.test(w) || Number(w) < 16 || Number(w) > 8192) {
+      throw new ConfigError(`${ENV.IMAGE_WIDTHS} must be a comma list of widths from 16 to 8192, got "${w}"`);
+    }
+    return Number(w);
+  });
+  const formats = list(env, ENV.IMAGE_FORMATS, 'webp').map((f) => {
+    const lower = f.toLowerCase();
+    if (lower !== 'webp' && lower !== 'avif') {
+      throw new ConfigError(`${ENV.IMAGE_FORMATS} may list only webp and avif, got "${f}"`);
+    }
+    return lower;
+  });
+
+  const allowPrivateHosts = list(env, ENV.IMAGE_FETCH_ALLOW_PRIVATE_HOSTS, '').map((h) => {
+    if (!/^(\[[0-9a-fA-F:.]+\]|[^\s:/]+):\d{1,5}$/.test(h)) {
+      throw new ConfigError(`${ENV.IMAGE_FETCH_ALLOW_PRIVATE_HOSTS} entries must be host:port, got "${h}"`);
+    }
+    return h.toLowerCase();
+  });
+
+  return {
+    incomingBucket,
+    mediaBucket,
+    tableName: str(env, ENV.TABLE_NAME, DEFAULTS.tableName),
+    mediaBaseUrl,
+    defaultTimezone,
+    articleMaxBytes: int(env, ENV.ARTICLE_MAX_BYTES, 5 * 1024 * 1024, 1024, 100 * 1024 * 1024),
+    image: {
+      widths: [...new Set(widths)].sort((a, b) => a - b),
+      formats: [...new Set(formats)] as ('webp' | 'avif')[],
+      maxBytes: int(env, ENV.IMAGE_MAX_BYTES, 26_214_400, 1, 1024 * 1024 * 1024),
+      maxPixels: int(env, ENV.IMAGE_MAX_PIXELS, 100_000_000, 1, 1_000_000_000),
+      fetchTimeoutMs: int(env, ENV.IMAGE_FETCH_TIMEOUT_MS, 10_000, 1, 15 * 60 * 1000),
+      allowPrivateHosts,
+    },
+    // Only the query API signs cursors; it checks this is set (api/handler.ts). A random
+    // per-process secret would break cursors across Lambda instances, so none is invented.
+    cursorSecret: env[ENV.CURSOR_SECRET]?.trim() || undefined,
+    corsAllowedOrigins: list(env, ENV.CORS_ALLOWED_ORIGINS, '*'),
+    s3Endpoint,
+    dynamodbEndpoint,
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * Typed errors. Each has a stable `code`; the handlers map them to responses in one
+ * place (functions/api/respond.ts, functions/ingest/handler.ts). A raw error or stack
+ * trace is never serialized into a response or an article record.
+ */
+
+export type ArticleErrorCode =
+  | 'empty_file'
+  | 'not_utf8'
+  | 'file_too_large'
+  | 'invalid_front_matter'
+  | 'invalid_date'
+  | 'not_an_article'
+  | 'processing_failed';
+
+/**
+ * The file cannot become an article. The article is indexed with status `failed` and
+ * this error's code and message, which tell the author what to fix.
+ */
+export class ArticleError extends Error {
+  override readonly name = 'ArticleError';
+  constructor(
+    readonly code: ArticleErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A newer event for the same key has already been applied: this one changes nothing. */
+export class StaleEventError extends Error {
+  override readonly name = 'StaleEventError';
+  readonly code = 'stale_event';
+  constructor(message = 'a newer event for this key was already applied') {
+    super(message);
+  }
+}
+
+export type ApiErrorCode =
+  | 'bad_request'
+  | 'invalid_parameter'
+  | 'invalid_cursor'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'internal_error';
+
+/** An error the query API answers with `{"error": {"code", "message"}}`. */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    readonly status: number,
+    readonly code: ApiErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Configuration is missing or malformed: thrown once, at start-up. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code = 'invalid_config';
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export type ImageErrorCode =
+  | 'image_not_found'
+  | 'image_too_large'
+  | 'image_timeout'
+  | 'image_blocked_address'
+  | 'image_unsupported_url'
+  | 'image_not_an_image'
+  | 'image_corrupt'
+  | 'image_too_many_pixels'
+  | 'image_fetch_failed';
+
+/**
+ * One image could not be re-hosted. The article still publishes: the image keeps its
+ * original URL and the article gets a warning with this code.
+ */
+export class ImageError extends Error {
+  override readonly name = 'ImageError';
+  constructor(
+    readonly code: ImageErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}

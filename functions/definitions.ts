@@ -1,0 +1,79 @@
+/**
+ * The one source of truth for names shared by the Lambda functions, the CDK stack
+ * (infra/) and the embedded local stack (local/): environment variable names, default
+ * bucket and table names, the table's key schema, and which uploads are articles.
+ * No imports, so any bundle can carry it for free.
+ */
+
+/** Environment variable names, the same in Lambda and locally. */
+export const ENV = {
+  INCOMING_BUCKET: 'INCOMING_BUCKET',
+  MEDIA_BUCKET: 'MEDIA_BUCKET',
+  TABLE_NAME: 'TABLE_NAME',
+  MEDIA_BASE_URL: 'MEDIA_BASE_URL',
+  DEFAULT_TIMEZONE: 'DEFAULT_TIMEZONE',
+  ARTICLE_MAX_BYTES: 'ARTICLE_MAX_BYTES',
+  IMAGE_WIDTHS: 'IMAGE_WIDTHS',
+  IMAGE_FORMATS: 'IMAGE_FORMATS',
+  IMAGE_MAX_BYTES: 'IMAGE_MAX_BYTES',
+  IMAGE_MAX_PIXELS: 'IMAGE_MAX_PIXELS',
+  IMAGE_FETCH_TIMEOUT_MS: 'IMAGE_FETCH_TIMEOUT_MS',
+  IMAGE_FETCH_ALLOW_PRIVATE_HOSTS: 'IMAGE_FETCH_ALLOW_PRIVATE_HOSTS',
+  CURSOR_SECRET: 'CURSOR_SECRET',
+  CORS_ALLOWED_ORIGINS: 'CORS_ALLOWED_ORIGINS',
+  /** Endpoint overrides: set only by the local stack (and tests). */
+  S3_ENDPOINT: 'S3_ENDPOINT',
+  DYNAMODB_ENDPOINT: 'DYNAMODB_ENDPOINT',
+  /** Local stack only. */
+  S3_PORT: 'S3_PORT',
+  DYNAMODB_PORT: 'DYNAMODB_PORT',
+  API_PORT: 'API_PORT',
+  LOCAL_DATA_DIR: 'LOCAL_DATA_DIR',
+  DEMO_ORIGIN_PORT: 'DEMO_ORIGIN_PORT',
+} as const;
+
+export const DEFAULTS = {
+  incomingBucket: 'articles-incoming',
+  mediaBucket: 'articles-media',
+  tableName: 'articles',
+  s3Port: 4569,
+  dynamodbPort: 4570,
+  apiPort: 3000,
+  demoOriginPort: 4580,
+  localDataDir: '.local',
+  /** s3rver's fixed credentials. */
+  localAccessKeyId: 'S3RVER',
+  localSecretAccessKey: 'S3RVER',
+  localRegion: 'us-east-1',
+} as const;
+
+/** Object keys with these suffixes (case-insensitive) are articles; others are assets. */
+export const ARTICLE_SUFFIXES = ['.md', '.markdown', '.html', '.htm'] as const;
+
+export function isArticleKey(key: string): boolean {
+  const lower = key.toLowerCase();
+  return ARTICLE_SUFFIXES.some((s) => lower.endsWith(s));
+}
+
+/**
+ * The DynamoDB table, used by infra/constructs/storage.ts and local/stack.ts alike.
+ * Item layout is documented in functions/adapters/dynamo-index.ts.
+ */
+export const TABLE = {
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  globalSecondaryIndexes: [
+    {
+      indexName: 'gsi1',
+      partitionKey: { name: 'gsi1pk', type: 'S' },
+      sortKey: { name: 'gsi1sk', type: 'S' },
+      projection: 'ALL',
+    },
+  ],
+  timeToLiveAttribute: 'expiresAt',
+} as const;
+
+/** Prefix in the media bucket for processed article bodies. */
+export const BODY_PREFIX = 'bodies/';
+/** Prefix in the media bucket for re-hosted image variants. */
+export const IMAGE_PREFIX = 'img/';

@@ -1,0 +1,138 @@
+/**
+ * The interfaces the core needs from the outside world. Adapters in functions/adapters
+ * implement them over AWS (or its emulators); tests may hand the core fakes instead.
+ */
+import type { Article, ArticleStatus, ArticleSummary, ImageRef, Image, Warning } from './core/types';
+
+// ---------------------------------------------------------------------------------
+// Objects (S3)
+// ---------------------------------------------------------------------------------
+
+export interface StoredObject {
+  body: Uint8Array;
+  etag: string | null;
+  contentType: string | null;
+}
+
+export interface PutOptions {
+  contentType: string;
+  cacheControl?: string;
+}
+
+export interface ObjectStore {
+  /**
+   * Reads an object whole. Returns null when it does not exist. Throws
+   * ObjectTooLargeError before reading the body when it is larger than `maxBytes`.
+   */
+  get(bucket: string, key: string, opts?: { maxBytes?: number }): Promise<StoredObject | null>;
+  put(bucket: string, key: string, body: Uint8Array | string, opts: PutOptions): Promise<void>;
+  /** Deleting a missing object is not an error. */
+  delete(bucket: string, key: string): Promise<void>;
+  exists(bucket: string, key: string): Promise<boolean>;
+}
+
+export class ObjectTooLargeError extends Error {
+  override readonly name = 'ObjectTooLargeError';
+  constructor(
+    readonly size: number,
+    readonly limit: number,
+  ) {
+    super(`object is ${size} bytes, over the limit of ${limit}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// The article index (DynamoDB)
+// ---------------------------------------------------------------------------------
+
+/** Facets an article is listed under. `slug` is listed but not counted. */
+export type Facet = 'category' | 'tag' | 'author' | 'slug';
+export type CountedFacet = 'category' | 'tag' | 'author';
+
+/** What the index keeps about an article, beyond its summary. */
+export interface ArticleRecord extends ArticleSummary {
+  images: ImageRef[];
+  frontMatter: Record<string, unknown>;
+  /** Key of the processed body in the media bucket, or null (failed articles). */
+  bodyKey: string | null;
+  /** ETag of the source object, as S3 reported it. */
+  sourceEtag: string | null;
+  /** sha256 of the source bytes. */
+  contentHash: string | null;
+  /** Bumped when the pipeline's output for the same input changes (reprocessing). */
+  pipelineVersion: number;
+  /** The date the article sorts by: date, else updated, else the upload time. ISO. */
+  sortDate: string;
+}
+
+/** What the ingest path needs to decide whether an event changes anything. */
+export interface IndexState {
+  id: string;
+  /** Normalized sequencer of the newest applied event (see core/events.ts). */
+  sequencer: string;
+  deleted: boolean;
+  sourceEtag: string | null;
+  contentHash: string | null;
+  pipelineVersion: number;
+  bodyKey: string | null;
+  status: ArticleStatus | null;
+}
+
+export interface ArticleWriter {
+  getState(id: string): Promise<IndexState | null>;
+  /**
+   * Stores the article and its listings for the event with `sequencer`, keeping the
+   * per-facet counts exact. Throws StaleEventError if a newer event was applied.
+   * Returns the body key the article had before, so the caller can delete it.
+   */
+  save(record: ArticleRecord, sequencer: string): Promise<{ previousBodyKey: string | null }>;
+  /** Deletes the article (keeping a tombstone with the sequencer). Stale: StaleEventError. */
+  remove(id: string, sourceKey: string, sequencer: string): Promise<{ previousBodyKey: string | null }>;
+  /** Records that an event with unchanged content was seen. Stale: StaleEventError. */
+  touch(id: string, sequencer: string): Promise<void>;
+}
+
+export interface ListQuery {
+  status: ArticleStatus;
+  facet?: { name: Facet; value: string };
+  /** Inclusive ISO bounds on the sort date. */
+  from?: string;
+  to?: string;
+  limit: number;
+  /** Opaque position from a previous page (already verified by the API). */
+  after?: Record<string, string>;
+}
+
+export interface ListPage {
+  items: ArticleSummary[];
+  /** Position after the last item, or null when there are no more. */
+  next: Record<string, string> | null;
+}
+
+export interface ArticleReader {
+  get(id: string): Promise<ArticleRecord | null>;
+  list(query: ListQuery): Promise<ListPage>;
+  counts(facet: CountedFacet): Promise<{ name: string; count: number }[]>;
+}
+
+export type { Article, Image, ImageRef, Warning };
+
+// ---------------------------------------------------------------------------------
+// Images
+// ---------------------------------------------------------------------------------
+
+export interface FetchedImage {
+  bytes: Uint8Array;
+  /** The URL the bytes came from, after redirects. */
+  finalUrl: string;
+  /** As the origin claimed it; never trusted for the type (sniff the bytes). */
+  contentType: string | null;
+}
+
+/**
+ * Downloads an image from a URL a stranger wrote, safely (functions/adapters/http-fetcher.ts).
+ * Throws ImageError (core/errors.ts) with a stable code on every failure.
+ */
+export interface ImageFetcher {
+  fetch(url: string, opts?: { signal?: AbortSignal }): Promise<FetchedImage>;
+}
