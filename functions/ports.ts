@@ -76,6 +76,8 @@ export interface IndexState {
   pipelineVersion: number;
   bodyKey: string | null;
   status: ArticleStatus | null;
+  /** False while (or if a crash left) the listings and counts not yet in step with the article. */
+  complete: boolean;
 }
 
 export interface ArticleWriter {
@@ -135,4 +137,105 @@ export interface FetchedImage {
  */
 export interface ImageFetcher {
   fetch(url: string, opts?: { signal?: AbortSignal }): Promise<FetchedImage>;
+}
+
+// ---------------------------------------------------------------------------------
+// Logging
+// ---------------------------------------------------------------------------------
+
+export interface Logger {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+// ---------------------------------------------------------------------------------
+// Image processing and the re-hosted image records
+// ---------------------------------------------------------------------------------
+
+/** Formats the encoder writes: the modern ones the config asks for, and the fallbacks. */
+export type EncodedFormat = 'webp' | 'avif' | 'jpeg' | 'png' | 'gif';
+
+export interface EncodeSettings {
+  /** Target widths, ascending (config IMAGE_WIDTHS). */
+  widths: number[];
+  /** Modern formats (config IMAGE_FORMATS). */
+  formats: ('webp' | 'avif')[];
+  /** Largest decoded image, all frames together (config IMAGE_MAX_PIXELS). */
+  maxPixels: number;
+}
+
+export interface EncodedVariant {
+  format: EncodedFormat;
+  contentType: string;
+  width: number;
+  height: number;
+  bytes: Uint8Array;
+}
+
+export interface EncodedImage {
+  /** The source's size after EXIF orientation (SVG: its rasterized size). */
+  width: number;
+  height: number;
+  animated: boolean;
+  /** The always-written format: jpeg (opaque), png (transparent), gif (animated). */
+  fallback: 'jpeg' | 'png' | 'gif';
+  variants: EncodedVariant[];
+  /** A tiny blurred data URI, or null. */
+  placeholder: string | null;
+  /** Dominant colour `#rrggbb`, or null. */
+  color: string | null;
+}
+
+/**
+ * Turns image bytes into resized, re-encoded, metadata-free variants
+ * (functions/adapters/sharp-encoder.ts). Throws ImageError (image_not_an_image,
+ * image_corrupt, image_too_many_pixels).
+ */
+export interface ImageEncoder {
+  /**
+   * Names everything that decides the output for given bytes (encoder settings,
+   * widths, formats). Part of the content hash, so a settings change re-encodes.
+   */
+  transformKey(settings: Pick<EncodeSettings, 'widths' | 'formats'>): string;
+  encode(bytes: Uint8Array, settings: EncodeSettings): Promise<EncodedImage>;
+}
+
+/** One stored variant; `key` is relative to the media bucket (URLs are built on output). */
+export interface StoredVariant {
+  key: string;
+  width: number;
+  height: number;
+  size: number;
+}
+
+/** What is kept about one re-hosted source image (for one transform key). */
+export interface ImageRecord {
+  /** sha256(source bytes + transform key), first 32 hex digits. */
+  hash: string;
+  transformKey: string;
+  /** Size of the source bytes. */
+  sourceBytes: number;
+  /** Size of the largest variant. */
+  width: number;
+  height: number;
+  animated: boolean;
+  /** The fallback format's variants, ascending width. */
+  fallback: { type: string; variants: StoredVariant[] };
+  /** Modern formats, in order of preference (avif before webp). */
+  sources: { type: string; variants: StoredVariant[] }[];
+  placeholder: string | null;
+  color: string | null;
+  createdAt: string;
+}
+
+/**
+ * Remembers re-hosted images so the same URL or the same bytes are never fetched or
+ * encoded twice (functions/adapters/dynamo-image-records.ts).
+ */
+export interface ImageRecordStore {
+  getByUrl(url: string, transformKey: string): Promise<ImageRecord | null>;
+  getByHash(hash: string, transformKey: string): Promise<ImageRecord | null>;
+  /** Stores the record and, when given, remembers that `url` serves these bytes. */
+  put(record: ImageRecord, opts?: { url?: string }): Promise<void>;
 }

@@ -1,0 +1,75 @@
+/**
+ * ObjectStore over the S3 API (AWS, or s3rver locally: only the endpoint differs).
+ */
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  NoSuchKey,
+  NotFound,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { ObjectTooLargeError, type ObjectStore, type PutOptions, type StoredObject } from '../ports';
+
+function isNotFound(err: unknown): boolean {
+  if (err instanceof NoSuchKey || err instanceof NotFound) return true;
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.$metadata?.httpStatusCode === 404;
+}
+
+export class S3ObjectStore implements ObjectStore {
+  constructor(private readonly s3: S3Client) {}
+
+  async get(bucket: string, key: string, opts: { maxBytes?: number } = {}): Promise<StoredObject | null> {
+    let res;
+    try {
+      res = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+    const size = res.ContentLength ?? 0;
+    if (opts.maxBytes !== undefined && size > opts.maxBytes) {
+      // Stop the transfer instead of downloading what we will refuse anyway.
+      (res.Body as { destroy?: () => void } | undefined)?.destroy?.();
+      throw new ObjectTooLargeError(size, opts.maxBytes);
+    }
+    const body = res.Body ? await res.Body.transformToByteArray() : new Uint8Array();
+    return {
+      body,
+      etag: res.ETag ? res.ETag.replace(/"/g, '') : null,
+      contentType: res.ContentType ?? null,
+    };
+  }
+
+  async put(bucket: string, key: string, body: Uint8Array | string, opts: PutOptions): Promise<void> {
+    await this.s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: body,
+        ContentType: opts.contentType,
+        CacheControl: opts.cacheControl,
+      }),
+    );
+  }
+
+  async delete(bucket: string, key: string): Promise<void> {
+    try {
+      await this.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  async exists(bucket: string, key: string): Promise<boolean> {
+    try {
+      await this.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * `npm run dev`: the embedded local stack until Ctrl-C.
+ */
+import { startLocalStack } from './stack';
+
+const stack = await startLocalStack({ log: (l) => console.error(l) });
+console.log(`article-pipeline local stack is up (data in ${stack.dataDir})
+
+  S3 endpoint         ${stack.s3Endpoint}   (access key S3RVER, secret S3RVER)
+  upload bucket       s3://${stack.incomingBucket}
+  media bucket        s3://${stack.mediaBucket}
+  DynamoDB endpoint   ${stack.dynamodbEndpoint}   (table ${stack.tableName})
+  query API           ${stack.apiUrl}
+  dead letters        ${stack.deadLetterFile}
+
+Upload an article:
+  AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER aws --endpoint-url ${stack.s3Endpoint} \\
+    s3 cp post.md s3://${stack.incomingBucket}/2022/post.md
+Then: curl ${stack.apiUrl}/articles
+`);
+
+let stopping = false;
+const shutdown = async () => {
+  if (stopping) return;
+  stopping = true;
+  console.log('\nstopping...');
+  await stack.stop();
+  process.exit(0);
+};
+process.on('SIGINT', shutdown);
+process.on('SIGTERM', shutdown);

@@ -1,0 +1,70 @@
+/**
+ * Starts the embedded stack once per test run (DynamoDB Local takes ~2 s to boot), on free
+ * loopback ports with a throw-away data directory, and hands its endpoints to the tests.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { startLocalStack, type LocalStack } from '../../local/stack';
+import { startOrigin, type Origin } from './origin';
+
+export interface StackInfo {
+  s3Endpoint: string;
+  dynamodbEndpoint: string;
+  apiUrl: string;
+  incomingBucket: string;
+  mediaBucket: string;
+  tableName: string;
+  deadLetterFile: string;
+  originUrl: string;
+  originDir: string;
+  controlUrl: string;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    stack: StackInfo;
+  }
+}
+
+let stack: LocalStack | undefined;
+let origin: Origin | undefined;
+let dataDir: string | undefined;
+
+export default async function setup(project: TestProject) {
+  dataDir = mkdtempSync(join(tmpdir(), 'article-pipeline-it-'));
+  origin = await startOrigin();
+  stack = await startLocalStack({
+    s3Port: 0,
+    dynamodbPort: 0,
+    apiPort: 0,
+    dataDir,
+    env: {
+      // Tests' image origin is on loopback: allowed explicitly, like the demo's.
+      IMAGE_FETCH_ALLOW_PRIVATE_HOSTS: origin.hostPort,
+      IMAGE_FETCH_TIMEOUT_MS: '3000',
+      DEFAULT_TIMEZONE: 'UTC',
+    },
+    log: (l) => console.error(`[stack] ${l}`),
+  });
+  // A control endpoint lets test files (in other workers) wait for the queue to drain.
+  const control = await origin.addControl({ settle: () => stack!.settle(), queueStats: () => stack!.queue.stats });
+  project.provide('stack', {
+    s3Endpoint: stack.s3Endpoint,
+    dynamodbEndpoint: stack.dynamodbEndpoint,
+    apiUrl: stack.apiUrl,
+    incomingBucket: stack.incomingBucket,
+    mediaBucket: stack.mediaBucket,
+    tableName: stack.tableName,
+    deadLetterFile: stack.deadLetterFile,
+    originUrl: origin.url,
+    originDir: origin.dir,
+    controlUrl: control,
+  });
+  return async () => {
+    await stack?.stop();
+    await origin?.stop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  };
+}

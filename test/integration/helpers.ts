@@ -1,0 +1,50 @@
+import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { inject } from 'vitest';
+
+export const stack = inject('stack');
+
+export const s3 = new S3Client({
+  endpoint: stack.s3Endpoint,
+  forcePathStyle: true,
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  requestChecksumCalculation: 'WHEN_REQUIRED',
+  responseChecksumValidation: 'WHEN_REQUIRED',
+});
+
+export async function upload(key: string, body: string | Uint8Array, bucket = stack.incomingBucket): Promise<void> {
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+}
+
+export async function remove(key: string, bucket = stack.incomingBucket): Promise<void> {
+  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+}
+
+/** Waits until every upload so far has been processed by the local stack. */
+export async function settle(): Promise<unknown> {
+  const res = await fetch(stack.controlUrl);
+  return res.json();
+}
+
+export async function api<T = any>(path: string, init?: RequestInit): Promise<{ status: number; body: T; headers: Headers }> {
+  const res = await fetch(stack.apiUrl + path, init);
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T, headers: res.headers };
+}
+
+/** A unique prefix per test, so tests sharing one stack never see each other's articles. */
+export function uniq(label: string): string {
+  return `${label}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+export async function findBySourceKey(sourceKey: string, status = 'published'): Promise<any | undefined> {
+  let cursor: string | null = null;
+  do {
+    const q = new URLSearchParams({ status, limit: '100', ...(cursor ? { cursor } : {}) });
+    const { body } = await api(`/articles?${q}`);
+    const hit = body.items.find((a: any) => a.sourceKey === sourceKey);
+    if (hit) return hit;
+    cursor = body.nextCursor;
+  } while (cursor);
+  return undefined;
+}
