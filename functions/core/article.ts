@@ -6,7 +6,7 @@ import type { ArticleRecord } from '../ports';
 import { ArticleError } from './errors';
 import { parseFrontMatter } from './frontmatter';
 import { renderBody } from './markdown';
-import { normalizeMeta, slugify } from './normalize';
+import { normalizeMeta, slugFromFileName } from './normalize';
 import { sanitizeHtml } from './sanitize';
 import { measure } from './text';
 import type { Image, ImageRef, Warning } from './types';
@@ -96,7 +96,8 @@ export async function buildArticle(
   const text = decodeText(bytes);
   const fm = parseFrontMatter(text);
   const fileName = baseName(opts.key);
-  const meta = normalizeMeta(fm.data, { defaultTimezone: opts.defaultTimezone, fileName });
+  // The whole key, so a Hugo bundle (`post/index.md`) is named after its folder.
+  const meta = normalizeMeta(fm.data, { defaultTimezone: opts.defaultTimezone, fileName: opts.key });
   const kind = /\.html?$/i.test(opts.key) ? 'html' : 'markdown';
   const rendered = renderBody(fm.body, kind);
 
@@ -112,7 +113,7 @@ export async function buildArticle(
     html,
     record: {
       id: opts.id,
-      slug: meta.slug ?? slugify(fileName),
+      slug: meta.slug ?? slugFromFileName(opts.key) ?? opts.id,
       title,
       date: meta.date,
       updated: meta.updated,
@@ -150,7 +151,7 @@ export function failedRecord(
   const fileName = baseName(opts.key);
   return {
     id,
-    slug: slugify(fileName),
+    slug: slugFromFileName(opts.key) ?? id,
     title: fileName,
     date: null,
     updated: null,

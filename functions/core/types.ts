@@ -80,6 +80,8 @@ export interface ParsedFrontMatter {
   data: Record<string, unknown>;
   /** The body after the front matter (BOM stripped, line endings normalized to \n). */
   body: string;
+  /** Non-fatal findings (duplicate keys, ignored tags); pass them on to normalizeMeta. */
+  warnings?: Warning[];
 }
 
 /** Normalized metadata fields derived from front matter (before the body is looked at). */

@@ -40,8 +40,8 @@ export function uniq(label: string): string {
 export async function findBySourceKey(sourceKey: string, status = 'published'): Promise<any | undefined> {
   let cursor: string | null = null;
   do {
-    const q = new URLSearchParams({ status, limit: '100', ...(cursor ? { cursor } : {}) });
-    const { body } = await api(`/articles?${q}`);
+    const q: URLSearchParams = new URLSearchParams({ status, limit: '100', ...(cursor ? { cursor } : {}) });
+    const { body }: { body: any } = await api(`/articles?${q}`);
     const hit = body.items.find((a: any) => a.sourceKey === sourceKey);
     if (hit) return hit;
     cursor = body.nextCursor;

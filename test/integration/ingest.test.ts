@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { api, findBySourceKey, remove, settle, stack, upload, uniq } from './helpers';
 
-const SAMPLE = readFileSync(new URL('../../../shared/fixtures/000_c0ba3bdfef9b4790.txt', import.meta.url), 'utf8');
+const SAMPLE = readFileSync(new URL('../fixtures/sample/000_c0ba3bdfef9b4790.txt', import.meta.url), 'utf8');
 
 describe('ingest through the embedded stack', () => {
   it('indexes the sample under its exact decoded key, with normalized fields', async () => {
