@@ -8,10 +8,12 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { encodeS3Key } from '../functions/core/events';
+import { awsChunkedMiddleware } from './aws-chunked';
 
 const require = createRequire(import.meta.url);
 
 interface S3rverInstance {
+  middleware: unknown[];
   run(): Promise<{ address: string; port: number }>;
   close(): Promise<void>;
   on(event: 'event', listener: (e: { Records: S3rverRecord[] }) => void): void;
@@ -55,6 +57,8 @@ export async function startLocalS3(opts: { port: number; dataDir: string; bucket
     allowMismatchedSignatures: true,
     vhostBuckets: false,
   });
+  // First in Koa's chain, so every controller sees plain bodies.
+  server.middleware.unshift(awsChunkedMiddleware());
   const { port } = await server.run();
   const next = sequencerSource();
   return {

@@ -80,9 +80,6 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   try {
     const demoPort = envPort(ENV.DEMO_ORIGIN_PORT, DEFAULTS.demoOriginPort);
     const env: Record<string, string> = {
-      // s3rver predates the SDK's default checksums on uploads.
-      AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
-      AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
       [ENV.CURSOR_SECRET]: 'local-stack-cursor-secret',
       // The demo's image origin runs on loopback; only the local stack allows it by default.
       [ENV.IMAGE_FETCH_ALLOW_PRIVATE_HOSTS]: `127.0.0.1:${demoPort},localhost:${demoPort}`,
