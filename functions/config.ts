@@ -15,6 +15,8 @@ export interface ImageConfig {
   fetchTimeoutMs: number;
   /** `host:port` pairs that may resolve to loopback/private addresses (tests, demos). */
   allowPrivateHosts: string[];
+  /** When not empty, the only host names images are fetched from (besides allowPrivateHosts). */
+  onlyHosts: string[];
 }
 
 export interface Config {
@@ -123,6 +125,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxPixels: int(env, ENV.IMAGE_MAX_PIXELS, 100_000_000, 1, 1_000_000_000),
       fetchTimeoutMs: int(env, ENV.IMAGE_FETCH_TIMEOUT_MS, 10_000, 1, 15 * 60 * 1000),
       allowPrivateHosts,
+      onlyHosts: list(env, ENV.IMAGE_FETCH_HOSTS, '').map((h) => h.toLowerCase()),
     },
     // Only the query API signs cursors; it checks this is set (api/handler.ts). A random
     // per-process secret would break cursors across Lambda instances, so none is invented.

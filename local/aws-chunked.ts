@@ -9,7 +9,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 
 export class AwsChunkedDecoder extends Transform {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private remaining = 0;
   private state: 'header' | 'data' | 'data-crlf' | 'trailer' | 'done' = 'header';
 

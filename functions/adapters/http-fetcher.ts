@@ -29,6 +29,12 @@ export interface HttpFetcherOptions {
   timeoutMs: number;
   /** `host:port` pairs that may use any port and resolve to loopback/private addresses. */
   allowPrivateHosts: string[];
+  /**
+   * When not empty, only these host names (and the allowPrivateHosts) are fetched at all:
+   * IMAGE_FETCH_HOSTS, for deployments that re-host from known origins only, and for test
+   * stacks that must never resolve an outside name.
+   */
+  onlyHosts?: string[];
   lookup?: LookupFn;
   userAgent?: string;
   /** Pause before the single retry of a 5xx or a dropped connection. */
@@ -124,6 +130,7 @@ export function createHttpFetcher(opts: HttpFetcherOptions): HttpImageFetcher {
   const userAgent = opts.userAgent ?? DEFAULT_USER_AGENT;
   const retryDelayMs = opts.retryDelayMs ?? 200;
   const allowed = new Set(opts.allowPrivateHosts.map(canonicalHostPort));
+  const onlyHosts = new Set((opts.onlyHosts ?? []).map((h) => h.trim().toLowerCase()).filter(Boolean));
   const rawConnect = opts.connector ?? buildConnector({ timeout: opts.timeoutMs });
 
   /** Resolves, checks every answer, and returns the one address to connect to. */
@@ -188,6 +195,9 @@ export function createHttpFetcher(opts: HttpFetcherOptions): HttpImageFetcher {
     const host = classifyHost(url.hostname);
     if (host.kind === 'invalid') throw new ImageError('image_unsupported_url', 'the URL has an invalid host');
     if (isAllowed) return url;
+    if (onlyHosts.size && !onlyHosts.has(url.hostname.toLowerCase())) {
+      throw new ImageError('image_blocked_address', `${url.hostname} is not among the hosts images may be fetched from (IMAGE_FETCH_HOSTS)`);
+    }
     if (!ALLOWED_PORTS.has(port)) throw blocked(`port ${port}`);
     if (host.forbidden) throw blocked(url.hostname);
     return url;

@@ -4,11 +4,12 @@
  * query they came from, and expiring. Clients cannot read, forge or move them between
  * queries; any of that is a 400 `invalid_cursor`.
  */
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac } from 'node:crypto';
 import { ApiError } from '../core/errors';
 
 const VERSION = 1;
 const TTL_MS = 24 * 3600 * 1000;
+const HOUR_MS = 3600 * 1000;
 
 export interface CursorCodec {
   encode(position: Record<string, string>, queryFingerprint: string, now?: number): string;
@@ -17,12 +18,17 @@ export interface CursorCodec {
 
 export function createCursorCodec(secret: string): CursorCodec {
   const key = createHash('sha256').update(`article-pipeline cursor v${VERSION}\0${secret}`).digest();
+  const ivKey = createHash('sha256').update(`article-pipeline cursor iv v${VERSION}\0${secret}`).digest();
   return {
     encode(position, queryFingerprint, now = Date.now()) {
-      const iv = randomBytes(12);
+      // Expiry rounded up to the hour and a synthetic IV (HMAC of the plaintext) make the
+      // same page give the same cursor for a while, so list responses keep a stable ETag.
+      // GCM stays safe: an IV repeats only for the very same plaintext.
+      const expires = Math.ceil((now + TTL_MS) / HOUR_MS) * HOUR_MS;
+      const plain = Buffer.from(JSON.stringify({ v: VERSION, p: position, e: expires }));
+      const iv = createHmac('sha256', ivKey).update(queryFingerprint).update('\0').update(plain).digest().subarray(0, 12);
       const cipher = createCipheriv('aes-256-gcm', key, iv);
       cipher.setAAD(Buffer.from(queryFingerprint));
-      const plain = Buffer.from(JSON.stringify({ v: VERSION, p: position, e: now + TTL_MS }));
       const body = Buffer.concat([cipher.update(plain), cipher.final()]);
       return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url');
     },

@@ -50,7 +50,11 @@ export function openApiDocument(): Record<string, unknown> {
   const countRoute = (what: string) => ({
     get: {
       summary: `${what} of published articles with their counts`,
-      responses: { '200': json('CountList', `Every ${what.toLowerCase().replace(/s$/, '')} with at least one published article.`), '500': errors['500'] },
+      responses: {
+        '200': json('CountList', `Every ${what.toLowerCase().replace(/s$/, '')} with at least one published article.`),
+        '400': errors['400'],
+        '500': errors['500'],
+      },
     },
   });
   cached = {

@@ -7,7 +7,7 @@ import { ArticleError } from './errors';
 import { parseFrontMatter } from './frontmatter';
 import { renderBody } from './markdown';
 import { normalizeMeta, slugFromFileName } from './normalize';
-import { sanitizeHtml } from './sanitize';
+import { sanitizeForProcessing, sanitizeHtml } from './sanitize';
 import { measure } from './text';
 import type { Image, ImageRef, Warning } from './types';
 
@@ -100,10 +100,12 @@ export async function buildArticle(
   const meta = normalizeMeta(fm.data, { defaultTimezone: opts.defaultTimezone, fileName: opts.key });
   const kind = /\.html?$/i.test(opts.key) ? 'html' : 'markdown';
   const rendered = renderBody(fm.body, kind);
+  // Sanitized before any DOM work too: bounded nesting, nothing executable, hints kept.
+  const pre = sanitizeForProcessing(rendered);
 
   const img: ImageStepResult = images
-    ? await images({ html: rendered, frontMatter: fm.data, articleKey: opts.key })
-    : { html: rendered, cover: null, images: [], imageCount: countImages(rendered), warnings: [] };
+    ? await images({ html: pre, frontMatter: fm.data, articleKey: opts.key })
+    : { html: pre, cover: null, images: [], imageCount: countImages(pre), warnings: [] };
 
   const html = sanitizeHtml(img.html);
   const m = measure({ rawHtml: rendered, safeHtml: html });

@@ -43,6 +43,9 @@ export default async function setup(project: TestProject) {
     env: {
       // Tests' image origin is on loopback: allowed explicitly, like the demo's.
       IMAGE_FETCH_ALLOW_PRIVATE_HOSTS: origin.hostPort,
+      // Tests never resolve or contact an outside host: any other image URL is refused
+      // before a DNS lookup (and shows up as a warning).
+      IMAGE_FETCH_HOSTS: '127.0.0.1',
       IMAGE_FETCH_TIMEOUT_MS: '3000',
       DEFAULT_TIMEZONE: 'UTC',
     },

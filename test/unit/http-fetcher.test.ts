@@ -531,3 +531,22 @@ describe('SSRF guard through the whole fetcher (stubbed DNS and connector)', () 
     expect(connects).toEqual([]);
   });
 });
+
+describe('IMAGE_FETCH_HOSTS (onlyHosts)', () => {
+  it('refuses any other host before resolving it', async () => {
+    const lookups: string[] = [];
+    const f = createHttpFetcher({
+      maxBytes: 1000,
+      timeoutMs: 500,
+      allowPrivateHosts: [],
+      onlyHosts: ['images.example'],
+      lookup: async (h) => {
+        lookups.push(h);
+        return [];
+      },
+    });
+    await expect(f.fetch('https://other.example/a.png')).rejects.toMatchObject({ code: 'image_blocked_address' });
+    expect(lookups).toEqual([]);
+    await f.destroy();
+  });
+});
