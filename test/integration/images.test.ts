@@ -2,14 +2,15 @@
  * Image re-hosting end to end: the sample article, its 4 images served by a loopback origin,
  * uploaded to the embedded stack and read back through the API.
  */
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as cheerio from 'cheerio';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { api, findBySourceKey, settle, stack, upload, uniq } from './helpers';
+import { sampleText } from '../support/sample';
 
-const SAMPLE = readFileSync(new URL('../fixtures/sample/000_c0ba3bdfef9b4790.txt', import.meta.url), 'utf8');
+const SAMPLE = sampleText();
 const MEDIA_BASE = `${stack.s3Endpoint}/${stack.mediaBucket}`;
 
 async function photo(width: number, height: number, format: 'jpeg' | 'png'): Promise<Buffer> {

@@ -1,11 +1,11 @@
 /**
  * Upload through the S3 API of the embedded stack, read back through the query API over HTTP.
  */
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { api, findBySourceKey, remove, settle, stack, upload, uniq } from './helpers';
+import { sampleText } from '../support/sample';
 
-const SAMPLE = readFileSync(new URL('../fixtures/sample/000_c0ba3bdfef9b4790.txt', import.meta.url), 'utf8');
+const SAMPLE = sampleText();
 
 describe('ingest through the embedded stack', () => {
   it('indexes the sample under its exact decoded key, with normalized fields', async () => {

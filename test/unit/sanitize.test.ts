@@ -1,7 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { load } from 'cheerio';
 import fc from 'fast-check';
+import { sampleBody } from '../support/sample';
 import { describe, expect, it, vi } from 'vitest';
 import { sanitizeForProcessing, sanitizeHtml } from '../../functions/core/sanitize';
 
@@ -454,18 +453,3 @@ describe('sanitizeHtml: properties', () => {
     );
   });
 });
-
-// ---------------------------------------------------------------- helpers
-
-function sampleBody(): string {
-  const text = readFileSync(fixturePath(), 'utf8');
-  const lines = text.split('\n');
-  const fences = lines.flatMap((line, i) => (line.trim() === '---' ? [i] : []));
-  return lines.slice(fences[1]! + 1).join('\n');
-}
-
-function fixturePath(): string {
-  const name = '000_c0ba3bdfef9b4790.txt';
-  const inRepo = fileURLToPath(new URL(`../fixtures/sample/${name}`, import.meta.url));
-  return existsSync(inRepo) ? inRepo : `/work/shared/fixtures/${name}`;
-}

@@ -1,6 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
+import { sampleBody } from '../support/sample';
 import { describe, expect, it } from 'vitest';
 import { renderBody } from '../../functions/core/markdown';
 import { sanitizeHtml } from '../../functions/core/sanitize';
@@ -275,16 +274,3 @@ describe('measure', () => {
     });
   });
 });
-
-function sampleBody(): string {
-  const text = readFileSync(fixturePath(), 'utf8');
-  const lines = text.split('\n');
-  const fences = lines.flatMap((line, i) => (line.trim() === '---' ? [i] : []));
-  return lines.slice(fences[1]! + 1).join('\n');
-}
-
-function fixturePath(): string {
-  const name = '000_c0ba3bdfef9b4790.txt';
-  const inRepo = fileURLToPath(new URL(`../fixtures/sample/${name}`, import.meta.url));
-  return existsSync(inRepo) ? inRepo : `/work/shared/fixtures/${name}`;
-}
