@@ -31,6 +31,10 @@ export const ENV = {
   API_PORT: 'API_PORT',
   LOCAL_DATA_DIR: 'LOCAL_DATA_DIR',
   DEMO_ORIGIN_PORT: 'DEMO_ORIGIN_PORT',
+  SQS_PORT: 'SQS_PORT',
+  /** The operator's tools (scripts/): where reprocess sends and dlq reads, in the cloud. */
+  INGEST_QUEUE_URL: 'INGEST_QUEUE_URL',
+  DEAD_LETTER_QUEUE_URL: 'DEAD_LETTER_QUEUE_URL',
 } as const;
 
 export const DEFAULTS = {
@@ -46,6 +50,12 @@ export const DEFAULTS = {
   localAccessKeyId: 'S3RVER',
   localSecretAccessKey: 'S3RVER',
   localRegion: 'us-east-1',
+  /** The local SQS-compatible endpoint (local/sqs-server.ts). */
+  sqsPort: 4571,
+  ingestQueueName: 'articles-ingest',
+  deadLetterQueueName: 'articles-ingest-dlq',
+  /** The account id in the local stack's queue URLs and ARNs. */
+  localAccountId: '000000000000',
 } as const;
 
 /** Object keys with these suffixes (case-insensitive) are articles; others are assets. */

@@ -87,9 +87,9 @@ export interface ArticleWriter {
    * per-facet counts exact. Throws StaleEventError if a newer event was applied.
    * Returns the body key the article had before, so the caller can delete it.
    */
-  save(record: ArticleRecord, sequencer: string): Promise<{ previousBodyKey: string | null }>;
+  save(record: ArticleRecord, sequencer: string, opts?: WriteOptions): Promise<{ previousBodyKey: string | null }>;
   /** Deletes the article (keeping a tombstone with the sequencer). Stale: StaleEventError. */
-  remove(id: string, sourceKey: string, sequencer: string): Promise<{ previousBodyKey: string | null }>;
+  remove(id: string, sourceKey: string, sequencer: string, opts?: WriteOptions): Promise<{ previousBodyKey: string | null }>;
   /** Records that an event with unchanged content was seen. Stale: StaleEventError. */
   touch(id: string, sequencer: string): Promise<void>;
 }
@@ -238,4 +238,29 @@ export interface ImageRecordStore {
   getByHash(hash: string, transformKey: string): Promise<ImageRecord | null>;
   /** Stores the record and, when given, remembers that `url` serves these bytes. */
   put(record: ImageRecord, opts?: { url?: string }): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------
+// Metrics
+// ---------------------------------------------------------------------------------
+
+export type MetricUnit = 'Count' | 'Bytes' | 'Milliseconds';
+
+/**
+ * Business metrics (CloudWatch EMF in Lambda, functions/adapters/powertools.ts). Adding
+ * never throws; the handler flushes once per invocation.
+ */
+export interface Metrics {
+  add(name: string, unit: MetricUnit, value: number): void;
+  /** Publishes what was added since the last flush, if anything; never throws. */
+  flush(): void;
+}
+
+/** Options of ArticleWriter.save/remove. */
+export interface WriteOptions {
+  /**
+   * Deletes bodies the article no longer uses. Called before the write is marked complete,
+   * so one that throws leaves the keys recorded for the event's retry (or the next event).
+   */
+  releaseBodies?: (bodyKeys: string[]) => Promise<void>;
 }

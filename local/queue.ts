@@ -24,6 +24,8 @@ export interface DeadLetter {
   body: string;
   receiveCount: number;
   failedAt: string;
+  /** When the message was first sent to the ingest queue (absent in older files). */
+  sentAt?: string;
 }
 
 export interface LocalQueueOptions {
@@ -64,6 +66,20 @@ export class LocalQueue {
 
   get depth(): number {
     return this.pending.length + this.inFlight;
+  }
+
+  /** Messages waiting for delivery (SQS: ApproximateNumberOfMessages). */
+  get waiting(): number {
+    return this.pending.length;
+  }
+
+  /** Batches being handled right now (SQS: roughly ApproximateNumberOfMessagesNotVisible). */
+  get processing(): number {
+    return this.inFlight;
+  }
+
+  get maxReceiveCount(): number {
+    return this.opts.maxReceiveCount ?? 4;
   }
 
   close(): void {
@@ -119,7 +135,7 @@ export class LocalQueue {
     }
     for (const m of batch) {
       if (!failed.has(m.messageId)) continue;
-      if (m.receiveCount >= (this.opts.maxReceiveCount ?? 4)) {
+      if (m.receiveCount >= this.maxReceiveCount) {
         this.deadLetter(m);
       } else {
         this.stats.retried++;
@@ -131,7 +147,13 @@ export class LocalQueue {
 
   private deadLetter(m: Message): void {
     this.stats.deadLettered++;
-    const entry: DeadLetter = { messageId: m.messageId, body: m.body, receiveCount: m.receiveCount, failedAt: new Date().toISOString() };
+    const entry: DeadLetter = {
+      messageId: m.messageId,
+      body: m.body,
+      receiveCount: m.receiveCount,
+      failedAt: new Date().toISOString(),
+      sentAt: new Date(m.firstSent).toISOString(),
+    };
     mkdirSync(dirname(this.opts.deadLetterFile), { recursive: true });
     appendFileSync(this.opts.deadLetterFile, JSON.stringify(entry) + '\n');
   }
@@ -171,4 +193,24 @@ export function redriveDeadLetters(file: string, queue: LocalQueue): number {
   writeFileSync(file, '');
   for (const l of letters) queue.send(l.body);
   return letters.length;
+}
+
+function writeDeadLetters(file: string, letters: DeadLetter[]): void {
+  writeFileSync(file, letters.map((l) => JSON.stringify(l) + '\n').join(''));
+}
+
+/** Removes one dead letter (SQS DeleteMessage on the dead-letter queue). Returns whether it was there. */
+export function deleteDeadLetter(file: string, messageId: string): boolean {
+  const letters = readDeadLetters(file);
+  const kept = letters.filter((l) => l.messageId !== messageId);
+  if (kept.length === letters.length) return false;
+  writeDeadLetters(file, kept);
+  return true;
+}
+
+/** Empties the dead-letter file. Returns how many letters it held. */
+export function purgeDeadLetters(file: string): number {
+  const n = readDeadLetters(file).length;
+  if (existsSync(file)) writeFileSync(file, '');
+  return n;
 }

@@ -10,20 +10,40 @@ import { decodeS3Key } from '../functions/core/events';
 import { DEFAULTS, ENV, isArticleKey } from '../functions/definitions';
 import { startApiServer, type LocalRoute } from './api-server';
 import { ensureTable, startDynamoLocal } from './dynamodb';
+import { startFaultProxy, sumCounts, type FaultCounts, type FaultProxy, type FaultSettings } from './faults';
 import { LocalQueue } from './queue';
 import { startLocalS3 } from './s3';
+import { startLocalSqs } from './sqs-server';
 
 export interface LocalStackOptions {
   /** 0 picks a free port. Defaults come from the env names in the contract. */
   s3Port?: number;
   dynamodbPort?: number;
   apiPort?: number;
+  /** The SQS-compatible endpoint (local/sqs-server.ts). */
+  sqsPort?: number;
+  /** Retry timing of the local ingest queue (tests keep it short). */
+  queue?: { retryDelayMs?: number; maxReceiveCount?: number };
   /** Where s3rver and DynamoDB Local keep their data. */
   dataDir?: string;
   /** Extra environment for the handlers (IMAGE_* and so on). */
   env?: Record<string, string>;
   routes?: LocalRoute[];
   log?: (line: string) => void;
+  /**
+   * Puts a fault-injecting proxy (local/faults.ts) between the handlers and each emulator.
+   * Only the handlers' endpoints change; stack.s3Endpoint/dynamodbEndpoint stay direct, so
+   * uploads and checks from outside are not faulted. Rate 0 starts them switched off.
+   */
+  faults?: { rate: number; seed: number };
+}
+
+export interface LocalFaults {
+  s3: FaultProxy;
+  dynamodb: FaultProxy;
+  /** Both proxies at once; `{ rate: 0 }` turns faults off. */
+  configure(settings: Partial<FaultSettings>): void;
+  counts(): FaultCounts;
 }
 
 export interface LocalStack {
@@ -36,6 +56,13 @@ export interface LocalStack {
   dataDir: string;
   deadLetterFile: string;
   queue: LocalQueue;
+  /** The SQS-compatible endpoint and its two queues (the operator's tools use these). */
+  sqsEndpoint: string;
+  ingestQueueUrl: string;
+  deadLetterQueueUrl: string;
+  deadLetterQueueArn: string;
+  /** Present when started with `faults`. */
+  faults?: LocalFaults;
   /** Resolves when every upload so far has been processed (or dead-lettered). */
   settle(): Promise<void>;
   stop(): Promise<void>;
@@ -49,6 +76,23 @@ export function freePort(): Promise<number> {
       const port = (srv.address() as { port: number }).port;
       srv.close(() => ok(port));
     });
+  });
+}
+
+/** Fails early, naming the variable to change, instead of an EADDRINUSE stack trace later. */
+export function assertPortFree(port: number, envName: string): Promise<void> {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.once('error', (err: NodeJS.ErrnoException) =>
+      fail(
+        new Error(
+          err.code === 'EADDRINUSE'
+            ? `port ${port} is already in use (is another npm run dev running?): stop it, or set ${envName} to a free port`
+            : `cannot listen on 127.0.0.1:${port} (${err.code ?? err.message}); set ${envName} to another port`,
+        ),
+      ),
+    );
+    srv.listen(port, '127.0.0.1', () => srv.close(() => ok()));
   });
 }
 
@@ -67,6 +111,15 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const s3Port = await port(opts.s3Port, ENV.S3_PORT, DEFAULTS.s3Port);
   const dynamodbPort = await port(opts.dynamodbPort, ENV.DYNAMODB_PORT, DEFAULTS.dynamodbPort);
   const apiPort = await port(opts.apiPort, ENV.API_PORT, DEFAULTS.apiPort);
+  const sqsPort = await port(opts.sqsPort, ENV.SQS_PORT, DEFAULTS.sqsPort);
+  for (const [p, name] of [
+    [s3Port, ENV.S3_PORT],
+    [dynamodbPort, ENV.DYNAMODB_PORT],
+    [apiPort, ENV.API_PORT],
+    [sqsPort, ENV.SQS_PORT],
+  ] as const) {
+    await assertPortFree(p, name);
+  }
 
   const incomingBucket = opts.env?.[ENV.INCOMING_BUCKET] ?? process.env[ENV.INCOMING_BUCKET] ?? DEFAULTS.incomingBucket;
   const mediaBucket = opts.env?.[ENV.MEDIA_BUCKET] ?? process.env[ENV.MEDIA_BUCKET] ?? DEFAULTS.mediaBucket;
@@ -78,9 +131,32 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   ]);
   const stops: (() => Promise<void>)[] = [dynamo.stop, s3.stop];
   try {
+    let faults: LocalFaults | undefined;
+    if (opts.faults) {
+      const [s3Proxy, dynamoProxy] = await Promise.all([
+        startFaultProxy({ upstream: s3.endpoint, service: 's3', ...opts.faults }),
+        startFaultProxy({ upstream: dynamo.endpoint, service: 'dynamodb', ...opts.faults }),
+      ]);
+      stops.unshift(s3Proxy.stop, dynamoProxy.stop);
+      faults = {
+        s3: s3Proxy,
+        dynamodb: dynamoProxy,
+        configure: (settings) => {
+          s3Proxy.configure(settings);
+          // A different stream per proxy, still fixed by the one seed.
+          dynamoProxy.configure(settings.seed === undefined ? settings : { ...settings, seed: settings.seed + 1 });
+        },
+        counts: () => sumCounts(s3Proxy.counts(), dynamoProxy.counts()),
+      };
+      faults.configure(opts.faults);
+    }
+    const handlerS3 = faults?.s3.url ?? s3.endpoint;
+    const handlerDynamo = faults?.dynamodb.url ?? dynamo.endpoint;
     const demoPort = envPort(ENV.DEMO_ORIGIN_PORT, DEFAULTS.demoOriginPort);
     const env: Record<string, string> = {
       [ENV.CURSOR_SECRET]: 'local-stack-cursor-secret',
+      // Powertools' dev mode: one readable line per log entry, no EMF metrics output.
+      POWERTOOLS_DEV: 'true',
       // The demo's image origin runs on loopback; only the local stack allows it by default.
       [ENV.IMAGE_FETCH_ALLOW_PRIVATE_HOSTS]: `127.0.0.1:${demoPort},localhost:${demoPort}`,
       ...pickDefined(process.env),
@@ -91,8 +167,10 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       AWS_SECRET_ACCESS_KEY: DEFAULTS.localSecretAccessKey,
       AWS_SESSION_TOKEN: '',
       AWS_PROFILE: '',
-      [ENV.S3_ENDPOINT]: s3.endpoint,
-      [ENV.DYNAMODB_ENDPOINT]: dynamo.endpoint,
+      [ENV.S3_ENDPOINT]: handlerS3,
+      [ENV.DYNAMODB_ENDPOINT]: handlerDynamo,
+      // Media URLs are for readers: the emulator itself, never the fault proxy.
+      ...(faults ? { [ENV.MEDIA_BASE_URL]: opts.env?.[ENV.MEDIA_BASE_URL] ?? process.env[ENV.MEDIA_BASE_URL] ?? `${s3.endpoint}/${mediaBucket}` } : {}),
       [ENV.INCOMING_BUCKET]: incomingBucket,
       [ENV.MEDIA_BUCKET]: mediaBucket,
       [ENV.TABLE_NAME]: tableName,
@@ -111,9 +189,12 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const queue = new LocalQueue({
       handler: ingest.handler,
       deadLetterFile,
+      ...opts.queue,
       onError: (err) => log(`ingest invocation failed: ${(err as Error)?.message ?? err}`),
     });
     stops.unshift(async () => queue.close());
+    const sqs = await startLocalSqs({ port: sqsPort, queue, deadLetterFile });
+    stops.unshift(sqs.stop);
     s3.onObjectEvent((n) => {
       const r = n.Records[0];
       // The cloud's notification filter: only article suffixes in the upload bucket.
@@ -140,6 +221,11 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       dataDir,
       deadLetterFile,
       queue,
+      sqsEndpoint: sqs.endpoint,
+      ingestQueueUrl: sqs.ingestQueueUrl,
+      deadLetterQueueUrl: sqs.deadLetterQueueUrl,
+      deadLetterQueueArn: sqs.deadLetterQueueArn,
+      faults,
       settle: () => queue.idle(),
       stop: async () => {
         for (const stop of stops) await stop().catch(() => {});

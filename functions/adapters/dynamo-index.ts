@@ -3,7 +3,8 @@
  *
  * Items
  *   Article   pk=A#<id>  sk=A                 the ArticleRecord, `seq` (newest applied
- *                                              event), `complete`, or a tombstone (`deleted`)
+ *                                              event), `complete`, or a tombstone (`deleted`);
+ *                                              `supersededBodyKeys` until they are deleted
  *   Listing   pk=A#<id>  sk=L#<facet>#<key>   one per way the article is listed; carries a
  *                                              copy of the summary, so a page is one query
  *             gsi1pk=<status>#<facet>#<key>  gsi1sk=<sortDate>#<id>
@@ -22,6 +23,11 @@
  * condition on the listing item's previous state, and a condition check that the article
  * item still belongs to this event. So the counts always equal the number of published
  * listing items, whatever the order, duplication or interleaving of events.
+ *
+ * No orphaned bodies: which bodies an event replaces is written into the article item in
+ * the same write that replaces them (`supersededBodyKeys`, read first and guarded by the
+ * sequencer read), handed to the caller to delete, and cleared only when the item is marked
+ * complete. So a lost answer, a crash or a retried event never loses track of one.
  */
 import {
   GetCommand,
@@ -32,6 +38,7 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { StaleEventError } from '../core/errors';
+import { compareSequencers } from '../core/events';
 import type { ArticleSummary } from '../core/types';
 import type {
   ArticleReader,
@@ -42,6 +49,7 @@ import type {
   IndexState,
   ListPage,
   ListQuery,
+  WriteOptions,
 } from '../ports';
 
 type Item = Record<string, unknown>;
@@ -154,15 +162,16 @@ export class DynamoArticleIndex implements ArticleWriter, ArticleReader {
     };
   }
 
-  async save(record: ArticleRecord, sequencer: string): Promise<{ previousBodyKey: string | null }> {
+  async save(record: ArticleRecord, sequencer: string, opts: WriteOptions = {}): Promise<{ previousBodyKey: string | null }> {
     const item: Item = { ...record, pk: articlePk(record.id), sk: ARTICLE_SK, seq: sequencer, complete: false };
-    const previous = await this.putArticleItem(item, sequencer);
+    const { previousBodyKey, superseded } = await this.putArticleItem(item, sequencer, record.bodyKey);
     await this.syncListings(record.id, sequencer, listingsOf(record), summaryOf(record), record);
+    if (superseded.length) await opts.releaseBodies?.(superseded);
     await this.markComplete(record.id, sequencer);
-    return { previousBodyKey: (previous?.bodyKey as string | undefined) ?? null };
+    return { previousBodyKey };
   }
 
-  async remove(id: string, sourceKey: string, sequencer: string): Promise<{ previousBodyKey: string | null }> {
+  async remove(id: string, sourceKey: string, sequencer: string, opts: WriteOptions = {}): Promise<{ previousBodyKey: string | null }> {
     const tombstone: Item = {
       pk: articlePk(id),
       sk: ARTICLE_SK,
@@ -174,10 +183,11 @@ export class DynamoArticleIndex implements ArticleWriter, ArticleReader {
       // Kept long enough to reject late, older events for the key; then DynamoDB expires it.
       expiresAt: Math.floor(Date.now() / 1000) + TOMBSTONE_TTL_SECONDS,
     };
-    const previous = await this.putArticleItem(tombstone, sequencer);
+    const { previousBodyKey, superseded } = await this.putArticleItem(tombstone, sequencer, null);
     await this.syncListings(id, sequencer, [], null, null);
+    if (superseded.length) await opts.releaseBodies?.(superseded);
     await this.markComplete(id, sequencer);
-    return { previousBodyKey: (previous?.bodyKey as string | undefined) ?? null };
+    return { previousBodyKey };
   }
 
   async touch(id: string, sequencer: string): Promise<void> {
@@ -197,22 +207,45 @@ export class DynamoArticleIndex implements ArticleWriter, ArticleReader {
     }
   }
 
-  /** Writes the article item if no newer event owns it. Same sequencer: a redelivery, allowed. */
-  private async putArticleItem(item: Item, sequencer: string): Promise<Item | undefined> {
-    try {
+  /**
+   * Writes the article item if no newer event owns it (same sequencer: a redelivery, allowed),
+   * carrying the bodies it replaces. Read first and written on condition that nothing changed
+   * since: the answer to the write may be lost (the SDK then retries it), so what it replaced
+   * is never learned from the answer.
+   */
+  private async putArticleItem(item: Item, sequencer: string, keepBodyKey: string | null): Promise<{ previousBodyKey: string | null; superseded: string[] }> {
+    for (let attempt = 0; ; attempt++) {
       const res = await this.db.send(
-        new PutCommand({
+        new GetCommand({
           TableName: this.table,
-          Item: item,
-          ConditionExpression: 'attribute_not_exists(pk) OR seq <= :seq',
-          ExpressionAttributeValues: { ':seq': sequencer },
-          ReturnValues: 'ALL_OLD',
+          Key: { pk: item.pk, sk: ARTICLE_SK },
+          ConsistentRead: true,
+          ProjectionExpression: 'seq, bodyKey, supersededBodyKeys',
         }),
       );
-      return res.Attributes;
-    } catch (err) {
-      if (isConditionFailure(err)) throw new StaleEventError();
-      throw err;
+      const cur = res.Item;
+      if (cur && compareSequencers(String(cur.seq), sequencer) > 0) throw new StaleEventError();
+      const previousBodyKey = typeof cur?.bodyKey === 'string' ? cur.bodyKey : null;
+      const carried = Array.isArray(cur?.supersededBodyKeys) ? (cur.supersededBodyKeys as unknown[]) : [];
+      const superseded = [...new Set([...carried, previousBodyKey])].filter(
+        (k): k is string => typeof k === 'string' && k !== keepBodyKey,
+      );
+      try {
+        await this.db.send(
+          new PutCommand({
+            TableName: this.table,
+            Item: superseded.length ? { ...item, supersededBodyKeys: superseded } : item,
+            ...(cur
+              ? { ConditionExpression: 'seq = :read', ExpressionAttributeValues: { ':read': cur.seq } }
+              : { ConditionExpression: 'attribute_not_exists(pk)' }),
+          }),
+        );
+        return { previousBodyKey, superseded };
+      } catch (err) {
+        // Another write came between the read and ours (or ours, answered too late): read again.
+        if (isConditionFailure(err) && attempt < 5) continue;
+        throw err;
+      }
     }
   }
 
@@ -222,7 +255,7 @@ export class DynamoArticleIndex implements ArticleWriter, ArticleReader {
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: articlePk(id), sk: ARTICLE_SK },
-          UpdateExpression: 'SET complete = :t',
+          UpdateExpression: 'SET complete = :t REMOVE supersededBodyKeys',
           ConditionExpression: 'seq = :seq',
           ExpressionAttributeValues: { ':seq': sequencer, ':t': true },
         }),

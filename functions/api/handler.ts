@@ -5,25 +5,40 @@
 import { loadConfig } from '../config';
 import { ConfigError } from '../core/errors';
 import { ENV } from '../definitions';
-import { createDocumentClient, createS3Client } from '../adapters/clients';
+import { createDocumentClient } from '../adapters/dynamo-client';
 import { DynamoArticleIndex } from '../adapters/dynamo-index';
-import { createJsonLogger } from '../adapters/logger';
-import { S3ObjectStore } from '../adapters/s3-store';
+import { createPowertoolsLogger } from '../adapters/powertools';
+import type { ObjectStore } from '../ports';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { createApiHandler } from './app';
 import { createCursorCodec } from './cursor';
 
 const config = loadConfig();
 if (!config.cursorSecret) throw new ConfigError(`${ENV.CURSOR_SECRET} is required by the query API (it signs page cursors)`);
-const objects = new S3ObjectStore(createS3Client(config));
+// Only GET /articles/{id} reads S3: its SDK (~30 ms to load) waits for the first such
+// request instead of lengthening every cold start.
+let objects: Promise<ObjectStore> | undefined;
+const bodyStore = (): Promise<ObjectStore> =>
+  (objects ??= Promise.all([import('../adapters/clients'), import('../adapters/s3-store')]).then(
+    ([clients, store]) => new store.S3ObjectStore(clients.createS3Client(config)),
+  ));
 const textDecoder = new TextDecoder();
 
-export const handler = createApiHandler({
+const log = createPowertoolsLogger({ serviceName: 'api' });
+
+const app = createApiHandler({
   reader: new DynamoArticleIndex(createDocumentClient(config), config.tableName),
   readBody: async (key) => {
-    const obj = await objects.get(config.mediaBucket, key);
+    const obj = await (await bodyStore()).get(config.mediaBucket, key);
     return obj ? textDecoder.decode(obj.body) : null;
   },
   cursors: createCursorCodec(config.cursorSecret),
   corsAllowedOrigins: config.corsAllowedOrigins,
-  log: createJsonLogger({ service: 'api' }),
+  log,
 });
+
+export async function handler(event: APIGatewayProxyEventV2, context?: Context): ReturnType<typeof app> {
+  // Lambda passes a context (request id, function name in every log entry); the local stack does not.
+  if (context) log.powertools.addContext(context);
+  return app(event);
+}

@@ -4,6 +4,7 @@
  */
 import type { ArticleRecord } from '../ports';
 import { ArticleError } from './errors';
+import type { RehostStats } from './images/rehost';
 import { parseFrontMatter } from './frontmatter';
 import { renderBody } from './markdown';
 import { normalizeMeta, slugFromFileName } from './normalize';
@@ -24,6 +25,8 @@ export interface ImageStepResult {
   images: ImageRef[];
   imageCount: number;
   warnings: Warning[];
+  /** What re-hosting did (for metrics); absent when the step does not count. */
+  stats?: RehostStats;
 }
 
 /** Re-hosts the images of an article (core/images/rehost.ts, wired with its adapters). */
@@ -34,6 +37,15 @@ export type ImageStep = (input: {
 }) => Promise<ImageStepResult>;
 
 type Built = Omit<ArticleRecord, 'bodyKey' | 'sourceEtag' | 'contentHash' | 'pipelineVersion' | 'processedAt'>;
+
+/** Milliseconds spent per build step, for the ingest log. */
+export interface BuildTimings {
+  /** Decoding, front matter, normalizing the fields. */
+  parse: number;
+  /** Markdown/HTML rendering, sanitizing, measuring. */
+  render: number;
+  images: number;
+}
 
 /** The file name without directories and extension: the title and slug of last resort. */
 export function baseName(key: string): string {
@@ -92,27 +104,40 @@ export async function buildArticle(
   bytes: Uint8Array,
   opts: ArticleBuildOptions & { id: string },
   images?: ImageStep,
-): Promise<{ record: Built; html: string }> {
+): Promise<{ record: Built; html: string; imageStats: RehostStats | null; timings: BuildTimings }> {
+  let mark = performance.now();
+  const lap = () => {
+    const now = performance.now();
+    const ms = Math.round(now - mark);
+    mark = now;
+    return ms;
+  };
   const text = decodeText(bytes);
   const fm = parseFrontMatter(text);
   const fileName = baseName(opts.key);
   // The whole key, so a Hugo bundle (`post/index.md`) is named after its folder.
   const meta = normalizeMeta(fm.data, { defaultTimezone: opts.defaultTimezone, fileName: opts.key });
   const kind = /\.html?$/i.test(opts.key) ? 'html' : 'markdown';
+  const parse = lap();
   const rendered = renderBody(fm.body, kind);
   // Sanitized before any DOM work too: bounded nesting, nothing executable, hints kept.
   const pre = sanitizeForProcessing(rendered);
+  let render = lap();
 
   const img: ImageStepResult = images
     ? await images({ html: pre, frontMatter: fm.data, articleKey: opts.key })
     : { html: pre, cover: null, images: [], imageCount: countImages(pre), warnings: [] };
+  const imagesMs = lap();
 
   const html = sanitizeHtml(img.html);
   const m = measure({ rawHtml: rendered, safeHtml: html });
   const title = meta.title ?? m.firstHeading ?? fileName;
+  render += lap();
 
   return {
     html,
+    imageStats: img.stats ?? null,
+    timings: { parse, render, images: imagesMs },
     record: {
       id: opts.id,
       slug: meta.slug ?? slugFromFileName(opts.key) ?? opts.id,

@@ -15,6 +15,11 @@ export interface ObjectEvent {
   etag: string | null;
   size: number | null;
   eventTime: string | null;
+  /**
+   * Set by the operator's reprocess tool (see reprocessNotification): process even if the
+   * content is unchanged, at the article's current position in the event order.
+   */
+  force?: boolean;
 }
 
 /** One unit of work: an SQS message (with its id for partial batch failures) or a bare S3 record. */
@@ -65,6 +70,7 @@ export function compareSequencers(a: string, b: string): number {
 interface RawS3Record {
   eventName?: unknown;
   eventTime?: unknown;
+  reprocess?: unknown;
   s3?: {
     bucket?: { name?: unknown };
     object?: { key?: unknown; sequencer?: unknown; eTag?: unknown; size?: unknown };
@@ -96,6 +102,7 @@ function toObjectEvent(r: RawS3Record): ObjectEvent | null {
     etag: typeof etag === 'string' ? etag.replace(/"/g, '') : null,
     size: typeof size === 'number' ? size : null,
     eventTime: typeof r.eventTime === 'string' ? r.eventTime : null,
+    ...(kind === 'created' && r.reprocess === true ? { force: true } : {}),
   };
 }
 
@@ -137,4 +144,44 @@ export function parseLambdaEvent(event: unknown): WorkItem[] {
     }
   }
   return items;
+}
+
+/** An object the reprocess tool found in the upload bucket (ListObjectsV2). */
+export interface ListedObject {
+  key: string;
+  etag?: string | null;
+  size?: number | null;
+  /** ISO; kept as the event time, so an undated article keeps its upload date. */
+  lastModified?: string | null;
+}
+
+/**
+ * The notification `npm run reprocess` enqueues for one object: shaped like S3's own
+ * ObjectCreated record, plus `reprocess: true`. Its sequencer is the lowest possible: the
+ * ingest core processes it at the article's stored sequencer instead (core/ingest.ts),
+ * so a reprocess never outranks a real upload or delete.
+ */
+export function reprocessNotification(bucket: string, obj: ListedObject): { Records: unknown[] } {
+  return {
+    Records: [
+      {
+        eventVersion: '2.1',
+        eventSource: 'aws:s3',
+        eventName: 'ObjectCreated:Put',
+        eventTime: obj.lastModified ?? new Date().toISOString(),
+        userIdentity: { principalId: 'article-pipeline:reprocess' },
+        reprocess: true,
+        s3: {
+          s3SchemaVersion: '1.0',
+          bucket: { name: bucket },
+          object: {
+            key: encodeS3Key(obj.key),
+            ...(obj.size != null ? { size: obj.size } : {}),
+            ...(obj.etag ? { eTag: obj.etag.replace(/"/g, '') } : {}),
+            sequencer: '0',
+          },
+        },
+      },
+    ],
+  };
 }

@@ -8,18 +8,24 @@ import { createDocumentClient, createS3Client } from '../adapters/clients';
 import { DynamoImageRecords } from '../adapters/dynamo-image-records';
 import { DynamoArticleIndex } from '../adapters/dynamo-index';
 import { createHttpFetcher } from '../adapters/http-fetcher';
-import { createJsonLogger } from '../adapters/logger';
+import { createPowertoolsLogger, createPowertoolsMetrics, measuredEncoder } from '../adapters/powertools';
 import { S3ObjectStore } from '../adapters/s3-store';
 import { SharpEncoder } from '../adapters/sharp-encoder';
+import type { Context } from 'aws-lambda';
 import type { ImageStep } from '../core/article';
+import { errorMessage } from '../core/errors';
 import { rehostImages } from '../core/images/rehost';
-import { createIngestHandler } from './batch';
+import { createIngestHandler, type BatchResult } from './batch';
 
 const config = loadConfig();
 const doc = createDocumentClient(config);
 const objects = new S3ObjectStore(createS3Client(config));
 const index = new DynamoArticleIndex(doc, config.tableName);
-const log = createJsonLogger({ service: 'ingest' });
+const log = createPowertoolsLogger({ serviceName: 'ingest' });
+const metrics = createPowertoolsMetrics({
+  serviceName: 'ingest',
+  onError: (err) => log.warn('metrics not recorded', { error: errorMessage(err) }),
+});
 
 const imageDeps = {
   fetcher: createHttpFetcher({
@@ -28,7 +34,7 @@ const imageDeps = {
     allowPrivateHosts: config.image.allowPrivateHosts,
     onlyHosts: config.image.onlyHosts,
   }),
-  encoder: new SharpEncoder(),
+  encoder: measuredEncoder(new SharpEncoder(), metrics),
   media: objects,
   incoming: objects,
   records: new DynamoImageRecords(doc, config.tableName),
@@ -43,8 +49,8 @@ const images: ImageStep = (input) =>
     image: config.image,
   });
 
-export const handler = createIngestHandler(
-  { objects, index, images, log },
+const run = createIngestHandler(
+  { objects, index, images, log, metrics },
   {
     incomingBucket: config.incomingBucket,
     mediaBucket: config.mediaBucket,
@@ -52,3 +58,15 @@ export const handler = createIngestHandler(
     defaultTimezone: config.defaultTimezone,
   },
 );
+
+export async function handler(event: unknown, context?: Context): Promise<BatchResult> {
+  // Lambda passes a context (request id, function name in every log entry); the local stack does not.
+  if (context) log.powertools.addContext(context);
+  try {
+    const result = await run(event);
+    if (result.batchItemFailures.length) metrics.add('MessagesFailed', 'Count', result.batchItemFailures.length);
+    return result;
+  } finally {
+    metrics.flush();
+  }
+}

@@ -111,6 +111,9 @@ export class Ingest extends Construct {
         [ENV.TABLE_NAME]: props.table.tableName,
         [ENV.MEDIA_BASE_URL]: props.mediaBaseUrl,
         [ENV.DEFAULT_TIMEZONE]: props.defaultTimezone,
+        // EMF metrics (functions/adapters/powertools.ts): without a namespace they are dropped.
+        POWERTOOLS_METRICS_NAMESPACE: 'ArticlePipeline',
+        POWERTOOLS_SERVICE_NAME: 'ingest',
       },
     });
 

@@ -270,6 +270,8 @@ describe('ingest', () => {
     // Never in the cloud: it would open the SSRF guard.
     expect(env[ENV.IMAGE_FETCH_ALLOW_PRIVATE_HOSTS]).toBeUndefined();
     expect(env[ENV.S3_ENDPOINT]).toBeUndefined();
+    // Powertools drops EMF metrics that have no namespace.
+    expect(env.POWERTOOLS_METRICS_NAMESPACE).toBe('ArticlePipeline');
   });
 
   it('notifies the queue on create and remove, for every article suffix', () => {

@@ -3,7 +3,7 @@
  * An upload survives a restart, because s3rver and DynamoDB Local keep their data under
  * LOCAL_DATA_DIR.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -77,4 +77,26 @@ describe('npm run dev', () => {
     await startDev(ports);
     expect((await find())?.title).toBe('Kept');
   }, 240_000);
+});
+
+describe('npm run dev on a busy port', () => {
+  it('says which variable to change instead of crashing', async () => {
+    const { createServer } = await import('node:net');
+    const busy = createServer();
+    const port = await freePort();
+    await new Promise<void>((ok) => busy.listen(port, '127.0.0.1', ok));
+    try {
+      const res = spawnSync(process.execPath, ['--import', 'tsx', 'local/dev.ts'], {
+        env: { ...userShellEnv(), LOCAL_DATA_DIR: dataDir, API_PORT: String(port), S3_PORT: String(await freePort()), DYNAMODB_PORT: String(await freePort()), SQS_PORT: String(await freePort()) },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(res.status).toBe(1);
+      expect(res.stderr).toContain(`port ${port} is already in use`);
+      expect(res.stderr).toContain('API_PORT');
+      expect(res.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      busy.close();
+    }
+  });
 });

@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { startLocalStack, type LocalStack } from '../../local/stack';
+import { freePort, startLocalStack, type LocalStack } from '../../local/stack';
+import { viewerRoute } from '../../local/viewer';
 import { startOrigin, type Origin } from './origin';
 
 export interface StackInfo {
@@ -20,6 +21,13 @@ export interface StackInfo {
   originUrl: string;
   originDir: string;
   controlUrl: string;
+  /** A free port for the demo's image origin (scripts/demo-lib.ts), allowed like the test origin. */
+  demoOriginPort: number;
+  /** The local SQS-compatible endpoint and its queues (local/sqs-server.ts). */
+  sqsEndpoint: string;
+  ingestQueueUrl: string;
+  deadLetterQueueUrl: string;
+  deadLetterQueueArn: string;
 }
 
 declare module 'vitest' {
@@ -35,20 +43,25 @@ let dataDir: string | undefined;
 export default async function setup(project: TestProject) {
   dataDir = mkdtempSync(join(tmpdir(), 'article-pipeline-it-'));
   origin = await startOrigin();
+  const demoOriginPort = await freePort();
   stack = await startLocalStack({
     s3Port: 0,
     dynamodbPort: 0,
     apiPort: 0,
+    sqsPort: 0,
+    // Failing messages reach the dead-letter queue in well under a second.
+    queue: { retryDelayMs: 25 },
     dataDir,
     env: {
       // Tests' image origin is on loopback: allowed explicitly, like the demo's.
-      IMAGE_FETCH_ALLOW_PRIVATE_HOSTS: origin.hostPort,
+      IMAGE_FETCH_ALLOW_PRIVATE_HOSTS: `${origin.hostPort},127.0.0.1:${demoOriginPort}`,
       // Tests never resolve or contact an outside host: any other image URL is refused
       // before a DNS lookup (and shows up as a warning).
       IMAGE_FETCH_HOSTS: '127.0.0.1',
       IMAGE_FETCH_TIMEOUT_MS: '3000',
       DEFAULT_TIMEZONE: 'UTC',
     },
+    routes: [viewerRoute()],
     log: (l) => console.error(`[stack] ${l}`),
   });
   // A control endpoint lets test files (in other workers) wait for the queue to drain.
@@ -64,6 +77,11 @@ export default async function setup(project: TestProject) {
     originUrl: origin.url,
     originDir: origin.dir,
     controlUrl: control,
+    demoOriginPort,
+    sqsEndpoint: stack.sqsEndpoint,
+    ingestQueueUrl: stack.ingestQueueUrl,
+    deadLetterQueueUrl: stack.deadLetterQueueUrl,
+    deadLetterQueueArn: stack.deadLetterQueueArn,
   });
   return async () => {
     await stack?.stop();

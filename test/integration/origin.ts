@@ -36,6 +36,7 @@ export async function startOrigin(): Promise<Origin> {
       return;
     }
     requests.set(path, (requests.get(path) ?? 0) + 1);
+    if (path.startsWith('/__faulty/')) return misbehave(path, res, dir, requests.get(path)!);
     const file = join(dir, normalize(path).replace(/^(\.\.[/\\])+/, ''));
     if (!file.startsWith(dir) || !existsSync(file)) {
       res.writeHead(404).end('not found');
@@ -64,4 +65,49 @@ export async function startOrigin(): Promise<Origin> {
         });
       }),
   };
+}
+
+/**
+ * `/__faulty/<behaviour>/<file>`: an origin that misbehaves, for the pipeline's fault tests.
+ * <file> (under the origin's directory) supplies the bytes where some are sent.
+ *   drip    one byte every 50 ms, never ending
+ *   reset   100 bytes of a promised 10,000, then a TCP reset
+ *   lying   Content-Length 10,000, 100 bytes, then a clean close
+ *   loop    302 to itself, forever
+ *   flaky   503 on the first request, the file on the next
+ *   hang    accepts the request and never answers
+ */
+function misbehave(path: string, res: import('node:http').ServerResponse, dir: string, hit: number): void {
+  const [, , behaviour = '', ...rest] = path.split('/');
+  const file = join(dir, normalize(rest.join('/')).replace(/^(\.\.[/\\])+/, ''));
+  const bytes = file.startsWith(dir) && existsSync(file) ? readFileSync(file) : Buffer.alloc(20_000, 0x89);
+  const head = { 'content-type': 'image/png' };
+  switch (behaviour) {
+    case 'drip': {
+      res.writeHead(200, head);
+      let i = 0;
+      const timer = setInterval(() => res.write(bytes.subarray(i % bytes.length, (i++ % bytes.length) + 1)), 50);
+      res.on('close', () => clearInterval(timer));
+      return;
+    }
+    case 'reset':
+      res.writeHead(200, { ...head, 'content-length': 10_000 });
+      res.write(bytes.subarray(0, 100), () => res.socket?.resetAndDestroy());
+      return;
+    case 'lying':
+      res.writeHead(200, { ...head, 'content-length': 10_000 });
+      res.write(bytes.subarray(0, 100), () => res.socket?.end());
+      return;
+    case 'loop':
+      res.writeHead(302, { location: path }).end();
+      return;
+    case 'flaky':
+      if (hit === 1) res.writeHead(503).end('try again');
+      else res.writeHead(200, head).end(bytes);
+      return;
+    case 'hang':
+      return; // the client's timeout, or the server's shutdown, ends this
+    default:
+      res.writeHead(404).end('no such behaviour');
+  }
 }

@@ -1,0 +1,19 @@
+/**
+ * The DynamoDB document client, in a module of its own so the query API can load it
+ * without the S3 SDK (see api/handler.ts). clients.ts re-exports it.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+export function createDocumentClient(cfg: { dynamodbEndpoint?: string }): DynamoDBDocumentClient {
+  const client = new DynamoDBClient({
+    ...(cfg.dynamodbEndpoint ? { endpoint: cfg.dynamodbEndpoint } : {}),
+    maxAttempts: 5,
+    // A request that never gets an answer is abandoned and retried, not waited on until the
+    // Lambda times out (the SDK's default idle timeout for DynamoDB is 5 minutes).
+    requestHandler: { connectionTimeout: 3_000, socketTimeout: 5_000 },
+  });
+  return DynamoDBDocumentClient.from(client, {
+    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+  });
+}
