@@ -89,6 +89,7 @@ export class QueryApi extends Construct {
       architecture: props.architecture,
       memorySize: 512,
       timeout: Duration.seconds(10),
+      sourceMaps: false,
       logRetentionDays: props.logRetentionDays,
       environment: {
         [ENV.TABLE_NAME]: props.table.tableName,

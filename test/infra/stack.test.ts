@@ -339,6 +339,9 @@ describe('query API', () => {
     expect(env[ENV.MEDIA_BASE_URL]).toBeDefined();
     expect(env[ENV.CORS_ALLOWED_ORIGINS]).toBe('*');
     expect(env[ENV.INCOMING_BUCKET]).toBeUndefined();
+    // Cold start: no source-map parsing for the API (the ingest function keeps it).
+    expect(env.NODE_OPTIONS).toBeUndefined();
+    expect(resources[logicalId(stack.ingest.handler.function)]!.Properties.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
   });
 });
 
