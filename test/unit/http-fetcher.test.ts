@@ -1,20 +1,21 @@
 /**
  * The image fetcher against real HTTP servers on 127.0.0.1 (and 127.0.0.2 as "another
  * machine"). Nothing here ever opens a socket to a non-loopback address: the SSRF table
- * uses a stubbed DNS lookup and a stubbed connector that only dials loopback, mapping one
- * pretend public address onto the local origin.
+ * uses a stubbed DNS lookup and a stubbed socket opener that resolves through the
+ * fetcher's guarded lookup and only dials loopback, mapping one pretend public address
+ * onto the local origin.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createSecureServer, type Server as TlsServer } from 'node:https';
+import net, { type AddressInfo } from 'node:net';
 import sharp from 'sharp';
-import { buildConnector } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   createHttpFetcher,
   DEFAULT_USER_AGENT,
   type HttpImageFetcher,
   type LookupFn,
-  type SocketConnector,
+  type SocketConnect,
 } from '../../functions/adapters/http-fetcher';
 import { ImageError } from '../../functions/core/errors';
 
@@ -329,10 +330,11 @@ describe('end to end against a local origin', () => {
   });
 });
 
-describe('SSRF guard through the whole fetcher (stubbed DNS and connector)', () => {
-  /** The one "public" address; the stub connector sends it to the local origin. */
+describe('SSRF guard through the whole fetcher (stubbed DNS and socket opener)', () => {
+  /** The one "public" address; the stub socket opener sends it to the local origin. */
   const PUBLIC = '93.184.216.34';
-  const connects: { hostname: string; port: string }[] = [];
+  /** Every address a socket was about to dial (the port is the one the fetcher asked for). */
+  const connects: { hostname: string; port: number }[] = [];
   const lookups: string[] = [];
   const rebindAnswers = new Map<string, number>();
   let fetcher: HttpImageFetcher;
@@ -365,15 +367,34 @@ describe('SSRF guard through the whole fetcher (stubbed DNS and connector)', () 
     return answers.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
   };
 
-  const realConnect = buildConnector({});
-  const connector: SocketConnector = (opts, cb) => {
-    connects.push({ hostname: opts.hostname, port: opts.port });
-    if (opts.hostname === PUBLIC && (opts.port === '' || opts.port === '80')) {
-      return realConnect({ ...opts, hostname: '127.0.0.1', port: String(origin.port) }, cb);
+  /**
+   * Dials loopback only. A name is resolved through the fetcher's guarded lookup (as
+   * net.connect does), and only what that lookup hands back is dialled: PUBLIC on port 80
+   * becomes the local origin; anything else not on loopback is never dialled.
+   */
+  const dialable = (address: string, port: number) => address.startsWith('127.') || (address === PUBLIC && port === 80);
+  const connect: SocketConnect = (opts) => {
+    const port = opts.port === 80 ? origin.port : opts.port;
+    if (net.isIP(opts.host)) {
+      connects.push({ hostname: opts.host, port: opts.port });
+      if (!dialable(opts.host, opts.port)) throw new Error(`test connector: never dials ${opts.host}`);
+      return opts.host === PUBLIC ? net.connect({ host: '127.0.0.1', port }) : net.connect({ host: opts.host, port: opts.port });
     }
-    // Loopback is safe to dial: if the guard let 127.0.0.2 through, `other` would count it.
-    if (opts.hostname.startsWith('127.')) return realConnect(opts, cb);
-    cb(new Error(`test connector: never dials ${opts.hostname}`), null);
+    return net.connect({
+      host: opts.host,
+      port,
+      lookup: (hostname, options, cb) =>
+        opts.lookup(hostname, options, (err, result, family) => {
+          if (err) return cb(err, result, family);
+          const answers = Array.isArray(result) ? result : [{ address: result, family: family ?? 4 }];
+          for (const a of answers) connects.push({ hostname: a.address, port: opts.port });
+          const refused = answers.find((a) => !dialable(a.address, opts.port));
+          if (refused) return cb(new Error(`test connector: never dials ${refused.address}`), '');
+          const mapped = answers.map((a) => (a.address === PUBLIC ? { address: '127.0.0.1', family: 4 } : a));
+          if (Array.isArray(result)) cb(null, mapped);
+          else cb(null, mapped[0]!.address, mapped[0]!.family);
+        }),
+    });
   };
 
   beforeAll(() => {
@@ -382,7 +403,7 @@ describe('SSRF guard through the whole fetcher (stubbed DNS and connector)', () 
       timeoutMs: 2000,
       allowPrivateHosts: [`127.0.0.1:${origin.port}`],
       lookup,
-      connector,
+      connect,
       retryDelayMs: 50,
     });
   });
@@ -396,7 +417,7 @@ describe('SSRF guard through the whole fetcher (stubbed DNS and connector)', () 
     const got = await fetcher.fetch('http://public.test/img.png');
     expect(Buffer.from(got.bytes).equals(png)).toBe(true);
     expect(lookups).toEqual(['public.test']);
-    expect(connects).toEqual([{ hostname: PUBLIC, port: '' }]);
+    expect(connects).toEqual([{ hostname: PUBLIC, port: 80 }]);
   });
 
   const blockedDirect: [string, string][] = [
@@ -493,7 +514,7 @@ describe('SSRF guard through the whole fetcher (stubbed DNS and connector)', () 
     expect((await failure(fetcher.fetch(start))).code).toBe(code);
     expect(origin.hits).toEqual([`/to?url=${encodeURIComponent(target)}`]);
     // Only the allowed origin was ever dialled.
-    expect(connects.every((c) => c.hostname === '127.0.0.1' && c.port === String(origin.port))).toBe(true);
+    expect(connects.every((c) => c.hostname === '127.0.0.1' && c.port === origin.port)).toBe(true);
     expect(other.connections).toBe(0);
   });
 
@@ -548,5 +569,122 @@ describe('IMAGE_FETCH_HOSTS (onlyHosts)', () => {
     await expect(f.fetch('https://other.example/a.png')).rejects.toMatchObject({ code: 'image_blocked_address' });
     expect(lookups).toEqual([]);
     await f.destroy();
+  });
+});
+
+describe('the default socket path (no test seam): net/tls.connect with the guarded lookup', () => {
+  // Names resolve through the stub only; every answer is loopback, so even a broken guard
+  // could only ever dial this machine.
+  const lookups: string[] = [];
+  const lookup: LookupFn = async (name) => {
+    lookups.push(name);
+    if (name === 'img.test') return [{ address: '127.0.0.1', family: 4 }];
+    if (name === 'other.test') return [{ address: '127.0.0.2', family: 4 }];
+    throw Object.assign(new Error('stub: no such name'), { code: 'ENOTFOUND' });
+  };
+  let fetcher: HttpImageFetcher;
+
+  beforeAll(() => {
+    fetcher = createHttpFetcher({
+      maxBytes: MAX_BYTES,
+      timeoutMs: 2000,
+      allowPrivateHosts: [`img.test:${origin.port}`],
+      lookup,
+      retryDelayMs: 50,
+    });
+  });
+  afterAll(() => fetcher.destroy());
+  beforeEach(() => {
+    lookups.length = 0;
+  });
+
+  // Node calls a custom lookup with { all: true } and expects an array when
+  // autoSelectFamily is on (the default since Node 20); otherwise (address, family).
+  describe.each([true, false])('autoSelectFamily %s', (autoSelect) => {
+    const before = net.getDefaultAutoSelectFamily();
+    beforeAll(() => net.setDefaultAutoSelectFamily(autoSelect));
+    afterAll(() => net.setDefaultAutoSelectFamily(before));
+
+    it('an allowed name is resolved through the given lookup and fetched', async () => {
+      // `close/` keeps the connection from being pooled, so this fetch opens its own socket.
+      const got = await fetcher.fetch(`http://img.test:${origin.port}/close/img.png`);
+      expect(Buffer.from(got.bytes).equals(png)).toBe(true);
+      expect(lookups).toEqual(['img.test']);
+    });
+
+    it('a name resolving to another loopback machine is refused at connect time', async () => {
+      const err = await failure(fetcher.fetch('http://other.test/img.png'));
+      expect(err.code).toBe('image_blocked_address');
+      expect(err.message).not.toContain('127.0.0.2');
+      expect(lookups).toEqual(['other.test']);
+    });
+  });
+});
+
+describe('https: SNI is the host name and certificates are verified', () => {
+  // A self-signed certificate for img.test (valid until 2126): nobody trusts it.
+  const KEY = `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgYyQf+8wZM3xhGdz6
+r2zxJ2pQgTgyMl92BZBFYIJU/7GhRANCAASxIdkG8/Xo75LcwZOUScZ+QVfLSrvj
+U/FZrVUuC+hKlx5/25zyXhx4gnwVeii+X12DwhUq3lydc9qjLXPU237d
+-----END PRIVATE KEY-----`;
+  const CERT = `-----BEGIN CERTIFICATE-----
+MIIBkjCCATigAwIBAgIUJkST04tb0LAkOKLL3akdQfE18kcwCgYIKoZIzj0EAwIw
+EzERMA8GA1UEAwwIaW1nLnRlc3QwIBcNMjYxMTI2MDcyMzE1WhgPMjEyNjExMDIw
+NzIzMTVaMBMxETAPBgNVBAMMCGltZy50ZXN0MFkwEwYHKoZIzj0CAQYIKoZIzj0D
+AQcDQgAEsSHZBvP16O+S3MGTlEnGfkFXy0q741PxWa1VLgvoSpcef9uc8l4ceIJ8
+FXoovl9dg8IVKt5cnXPaoy1z1Nt+3aNoMGYwHQYDVR0OBBYEFN/fMXmZ7yqoXg6H
+E0rFsAHXniqEMB8GA1UdIwQYMBaAFN/fMXmZ7yqoXg6HE0rFsAHXniqEMA8GA1Ud
+EwEB/wQFMAMBAf8wEwYDVR0RBAwwCoIIaW1nLnRlc3QwCgYIKoZIzj0EAwIDSAAw
+RQIgNUM0Tdd8RUhxqXGQEqjt+80iP3AFGsR3oWeB51iklY0CIQCRz5y4hl+O5di3
+wvIdASNrY9rOe/YoDuOXeb+0Qcs7OQ==
+-----END CERTIFICATE-----`;
+  /** The server names clients asked for (SNI). */
+  const servernames: string[] = [];
+  let requests = 0;
+  let server: TlsServer;
+  let port: number;
+
+  beforeAll(async () => {
+    server = createSecureServer(
+      {
+        key: KEY,
+        cert: CERT,
+        SNICallback: (name, cb) => {
+          servernames.push(name);
+          cb(null, undefined);
+        },
+      },
+      (_req, res) => {
+        requests++;
+        res.writeHead(200).end(png);
+      },
+    );
+    // The client refuses the certificate and hangs up mid-handshake.
+    server.on('tlsClientError', () => {});
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it('refuses an untrusted certificate, having asked for the name', async () => {
+    const fetcher = createHttpFetcher({
+      maxBytes: MAX_BYTES,
+      timeoutMs: 2000,
+      allowPrivateHosts: [`img.test:${port}`],
+      lookup: async () => [{ address: '127.0.0.1', family: 4 }],
+      retryDelayMs: 50,
+    });
+    try {
+      const err = await failure(fetcher.fetch(`https://img.test:${port}/img.png`));
+      expect(err.code).toBe('image_fetch_failed');
+      expect(err.message).toMatch(/SELF_SIGNED|UNABLE_TO_VERIFY|CERT/);
+      expect(requests).toBe(0);
+      // The ClientHello carried the host name (SNI); the one retry asked again.
+      expect(servernames.length).toBeGreaterThan(0);
+      expect(servernames.every((s) => s === 'img.test')).toBe(true);
+    } finally {
+      await fetcher.destroy();
+    }
   });
 });
