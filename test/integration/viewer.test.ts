@@ -29,7 +29,12 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
   '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
 ];
-const DOCS = new URL('../../docs/', import.meta.url);
+/**
+ * Screenshots go to test/.artifacts/ (git-ignored) on every run, so a test run leaves the
+ * work tree clean; `UPDATE_SCREENSHOTS=1 npm test` refreshes the ones the README shows.
+ */
+const SHOTS = process.env.UPDATE_SCREENSHOTS ? new URL('../../docs/', import.meta.url) : new URL('../.artifacts/', import.meta.url);
+mkdirSync(SHOTS, { recursive: true });
 const MEDIA_BASE = `${stack.s3Endpoint}/${stack.mediaBucket}/`;
 
 /** Raw HTTP, so paths reach the server exactly as written (fetch would normalize `..`). */
@@ -269,7 +274,7 @@ describe.skipIf(!hasChromium)('viewer page in Chromium', () => {
     expect(loaded.some((l) => l.src.endsWith('.webp'))).toBe(true);
 
     await page.evaluate(() => (globalThis as any).scrollTo(0, 0));
-    await page.screenshot({ path: new URL('viewer-list.png', DOCS).pathname, animations: 'disabled' });
+    await page.screenshot({ path: new URL('viewer-list.png', SHOTS).pathname, animations: 'disabled' });
   });
 
   it('narrows the list with the category, tag and author filters', async () => {
@@ -313,7 +318,7 @@ describe.skipIf(!hasChromium)('viewer page in Chromium', () => {
       expect(src.startsWith(MEDIA_BASE), src).toBe(true);
     }
     await page.evaluate(() => (globalThis as any).scrollTo(0, 0));
-    await page.screenshot({ path: new URL('viewer-article.png', DOCS).pathname, fullPage: true, animations: 'disabled' });
+    await page.screenshot({ path: new URL('viewer-article.png', SHOTS).pathname, fullPage: true, animations: 'disabled' });
   });
 
   it('shows problems: the failed upload with its error code, and the warnings of a published one', async () => {
