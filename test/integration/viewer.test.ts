@@ -203,7 +203,7 @@ describe.skipIf(!hasChromium)('viewer page in Chromium', () => {
     expect(bad?.error?.code).toBe('invalid_front_matter');
     ids.bad = bad.id;
 
-    mkdirSync(DOCS, { recursive: true });
+    mkdirSync(SHOTS, { recursive: true });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     const context = await browser.newContext({ viewport: { width: 1200, height: 800 }, locale: 'en-US', colorScheme: 'light' });
     // Anything not on loopback is refused and recorded (the viewer must never need it).

@@ -11,24 +11,36 @@ interface TaskLike {
   tasks?: TaskLike[];
 }
 
-function count(tasks: TaskLike[], totals: { passed: number; failed: number; skipped: number }): void {
+/** Counts tests; returns how many failed below `tasks`. */
+function count(tasks: TaskLike[], totals: { passed: number; failed: number; skipped: number }): number {
+  let failedHere = 0;
   for (const t of tasks) {
-    if (t.tasks) count(t.tasks, totals);
-    if (t.type !== 'test') continue;
+    if (t.type !== 'test') {
+      const failedBelow = count(t.tasks ?? [], totals);
+      // A suite (or file) that failed by itself, e.g. in beforeAll, is a failure even
+      // though its tests only show as skipped.
+      if (t.result?.state === 'fail' && failedBelow === 0) {
+        totals.failed++;
+        failedHere++;
+      }
+      failedHere += failedBelow;
+      continue;
+    }
     const state = t.result?.state;
     if (state === 'pass') totals.passed++;
-    else if (state === 'fail') totals.failed++;
-    else totals.skipped++;
+    else if (state === 'fail') {
+      totals.failed++;
+      failedHere++;
+    } else totals.skipped++;
   }
+  return failedHere;
 }
 
 export default class SummaryReporter implements Reporter {
   onFinished(files: TaskLike[] = [], errors: unknown[] = []): void {
     const totals = { passed: 0, failed: 0, skipped: 0 };
     count(files, totals);
-    // A file that failed to load has no tests but is a failure all the same.
-    const broken = files.filter((f) => f.result?.state === 'fail' && !(f.tasks ?? []).length).length;
-    totals.failed += broken + errors.length;
+    totals.failed += errors.length;
     process.stdout.write(`\n${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped\n`);
   }
 }
