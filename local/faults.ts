@@ -62,8 +62,12 @@ export interface FaultProxy {
   /** Changes rate, seed (restarts the RNG) and weights at run time; rate 0 turns faults off. */
   configure(settings: Partial<FaultSettings>): void;
   inject(rule: FaultRule): void;
-  /** Faults injected so far, by kind and phase. */
+  /** Drops the rules not yet used up; counts stay. */
+  clearRules(): void;
+  /** Faults injected so far, by kind and phase (random and by rule). */
   counts(): FaultCounts;
+  /** Those of them injected by a rule. */
+  ruleCounts(): FaultCounts;
   /** Requests seen and forwarded to the emulator. */
   traffic(): { requests: number; forwarded: number };
   reset(): void;
@@ -141,17 +145,18 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
   let settings: FaultSettings = { rate: opts.rate ?? 0, seed: opts.seed ?? 1, weights: opts.weights };
   let random = seededRandom(settings.seed);
   let counts = emptyCounts();
+  let ruleCounts = emptyCounts();
   let requests = 0;
   let forwarded = 0;
   let serial = 0;
   const rules: (FaultRule & { left: number })[] = [];
   const held = new Set<Socket>();
 
-  const draw = (req: ProxiedRequest): { kind: FaultKind; phase: FaultPhase } | null => {
+  const draw = (req: ProxiedRequest): { kind: FaultKind; phase: FaultPhase; rule?: true } | null => {
     const rule = rules.find((r) => r.left > 0 && r.match(req));
     if (rule) {
       rule.left--;
-      return { kind: rule.kind, phase: rule.phase };
+      return { kind: rule.kind, phase: rule.phase, rule: true };
     }
     if (settings.rate <= 0 || random() >= settings.rate) return null;
     const weights = { ...DEFAULT_WEIGHTS, ...settings.weights };
@@ -217,6 +222,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
       const body = Buffer.concat(chunks);
       const target = opts.service === 'dynamodb' ? (String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? null) : null;
       const fault = draw({ method: req.method ?? 'GET', path: req.url ?? '/', target: target || null, body: body.toString('utf8') });
+      if (fault?.rule) ruleCounts[fault.kind][fault.phase]++;
       if (fault?.phase === 'before') {
         counts[fault.kind].before++;
         return inject(fault.kind, req, res);
@@ -256,10 +262,15 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     inject(rule) {
       rules.push({ ...rule, left: rule.times ?? 1 });
     },
+    clearRules() {
+      rules.length = 0;
+    },
     counts: () => structuredClone(counts),
+    ruleCounts: () => structuredClone(ruleCounts),
     traffic: () => ({ requests, forwarded }),
     reset() {
       counts = emptyCounts();
+      ruleCounts = emptyCounts();
       requests = 0;
       forwarded = 0;
       rules.length = 0;

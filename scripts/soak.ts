@@ -5,9 +5,9 @@
  *              (local/faults.ts, 10% of requests by default): uploads, updates and deletes
  *              over a set of keys, then every article must be in its final state: nothing
  *              lost or duplicated, exact counts, no orphaned or missing body, no half-written
- *              record. Halfway through, a short outage (every request fails) outlasts the SDK's
- *              retries: the queue retries, dead-letters what still fails, and the dead letters
- *              are redriven with faults off before everything is checked again.
+ *              record. A few keys are unreachable throughout (every DynamoDB request about them
+ *              fails): their events outlast the SDK's and the queue's retries and must show up
+ *              as dead letters, which are redriven with faults off before a second check.
  *   load run   500 articles uploaded at once to a stack without faults: all indexed, counts
  *              exact; peak RSS of this process and throughput are reported.
  *
@@ -17,7 +17,7 @@
  *
  *   npm run soak                         both runs
  *   npm run soak -- --small              a 40-upload fault run (what npm test runs)
- *   options: --rate 0.1 --seed 7 --uploads 300 --keys 120 --outage-ms 10000 --articles 500
+ *   options: --rate 0.1 --seed 7 --uploads 300 --keys 120 --unreachable 5 --articles 500
  *            --keep (data dir) --log FILE (handler log lines)
  */
 import { spawn } from 'node:child_process';
@@ -32,8 +32,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import sharp from 'sharp';
 import { facetKey } from '../functions/adapters/dynamo-index';
+import { decodeS3Key } from '../functions/core/events';
 import { articleId } from '../functions/core/ingest';
-import { FAULT_KINDS, seededRandom, totalFaults, type FaultCounts } from '../local/faults';
+import { FAULT_KINDS, emptyCounts, seededRandom, sumCounts, totalFaults, type FaultCounts } from '../local/faults';
 import { readDeadLetters, redriveDeadLetters } from '../local/queue';
 import { startLocalStack, type LocalStack } from '../local/stack';
 
@@ -47,8 +48,8 @@ interface Args {
   uploads: number;
   keys: number;
   articles: number;
-  /** A window in which every request to S3 and DynamoDB fails (0: none). */
-  outageMs: number;
+  /** Keys whose every DynamoDB request fails until the redrive. */
+  unreachable: number;
   keep: boolean;
   /** Where the handlers' JSON log lines go (default: dropped). */
   log: string | null;
@@ -77,7 +78,7 @@ function parseArgs(argv: string[]): Args {
     uploads: num('uploads', small ? 40 : 300),
     keys: num('keys', small ? 16 : 120),
     articles: num('articles', 500),
-    outageMs: num('outage-ms', 10_000),
+    unreachable: num('unreachable', small ? 2 : 5),
     keep: argv.includes('--keep'),
     log: get('log') ?? null,
   };
@@ -400,8 +401,7 @@ async function withStack<T>(opts: { faults?: { rate: number; seed: number }; kee
       DEFAULT_TIMEZONE: 'UTC',
     },
     faults: opts.faults,
-    // Quick queue retries, so an outage of a few seconds outlasts all of a message's
-    // deliveries and the dead-letter path is exercised too.
+    // Quick queue retries: a message that keeps failing reaches the dead-letter file sooner.
     queue: { retryDelayMs: 100 },
   });
   // The handlers log a line per event (JSON, or Powertools' dev format); the figures are
@@ -428,25 +428,30 @@ async function faultRun(args: Args): Promise<boolean> {
   return withStack({ faults: { rate: args.rate, seed: args.seed }, keep: args.keep, log: args.log }, async (stack, originUrl) => {
     const c = clientsFor(stack);
     const ops = plan({ uploads: args.uploads, keys: args.keys, seed: args.seed, prefix: 'soak', originUrl });
-    // Halfway through, an outage: every request fails for a while, longer than the SDK's own
-    // retries last, so events fail, the queue retries them and some end as dead letters.
-    const outageAt = args.outageMs > 0 ? Math.floor(ops.length / 2) : -1;
-    let outage: Promise<void> = Promise.resolve();
+    // A few keys are unreachable: every DynamoDB request about them fails (a lasting partial
+    // outage), so their events outlast the SDK's and the queue's retries and end as dead
+    // letters, which are redriven below once the outage is over.
+    const keys = [...new Set(ops.map((o) => o.key))];
+    const unreachable = keys.slice(0, args.unreachable);
+    for (const key of unreachable) {
+      const pk = `"A#${articleId(key)}"`;
+      stack.faults!.dynamodb.inject({ match: (r) => r.body.includes(pk), kind: 'error', phase: 'before', times: Number.MAX_SAFE_INTEGER });
+    }
     // One at a time, so each key's operations reach S3 in plan order (its final state is known).
-    for (const [i, op] of ops.entries()) {
-      if (i === outageAt) {
-        stack.faults!.configure({ rate: 1 });
-        outage = new Promise((ok) => setTimeout(() => ok(stack.faults!.configure({ rate: args.rate })), args.outageMs));
-      }
+    for (const op of ops) {
       if (op.kind === 'put') await c.s3.send(new PutObjectCommand({ Bucket: stack.incomingBucket, Key: op.key, Body: op.body }));
       else await c.s3.send(new DeleteObjectCommand({ Bucket: stack.incomingBucket, Key: op.key }));
     }
-    await outage;
     await stack.settle();
     const processedIn = (Date.now() - started) / 1000;
     // Checks read through the API, whose handler also goes through the proxies: faults off.
     stack.faults!.configure({ rate: 0 });
-    const faults = stack.faults!.counts();
+    stack.faults!.dynamodb.clearRules();
+    // Random faults only; the unreachable keys' are reported on their own line.
+    const all = stack.faults!.counts();
+    const byRule = sumCounts(stack.faults!.s3.ruleCounts(), stack.faults!.dynamodb.ruleCounts());
+    const faults = emptyCounts();
+    for (const k of FAULT_KINDS) for (const ph of ['before', 'after'] as const) faults[k][ph] = all[k][ph] - byRule[k][ph];
     const traffic = [stack.faults!.s3.traffic(), stack.faults!.dynamodb.traffic()];
     const queue = { ...stack.queue.stats };
     const expected = finalState(ops);
@@ -454,19 +459,22 @@ async function faultRun(args: Args): Promise<boolean> {
     let problems = await verify(stack, c, expected);
     const letters = readDeadLetters(stack.deadLetterFile);
     const firstProblems = problems.length;
-    let unexplained: string[] = [];
+    const letterKeys = letters.flatMap((l) => {
+      try {
+        return (JSON.parse(l.body).Records as any[]).map((r) => decodeS3Key(String(r.s3.object.key)));
+      } catch {
+        return [];
+      }
+    });
+    // Every event of an unreachable key failed for good: each must be a dead letter.
+    const cut = ops.filter((o) => unreachable.includes(o.key)).length;
+    const cutLettered = letterKeys.filter((k) => unreachable.includes(k)).length;
+    const unexplained: string[] = cutLettered === cut ? [] : [`${cut - cutLettered} events of unreachable keys are not in the dead-letter file`];
     if (letters.length) {
       // Whatever is wrong now must be explained by a dead letter: nothing silently dropped.
-      const dead = new Set(
-        letters.flatMap((l) => {
-          try {
-            return (JSON.parse(l.body).Records as any[]).map((r) => decodeURIComponent(String(r.s3.object.key).replace(/\+/g, ' ')));
-          } catch {
-            return [];
-          }
-        }),
-      );
-      unexplained = problems.filter((p) => !p.key || !dead.has(p.key)).map((p) => p.problem);
+      const dead = new Set(letterKeys);
+      // Counts are aggregates: they are judged after the redrive, like everything else.
+      unexplained.push(...problems.filter((p) => p.key !== null && !dead.has(p.key)).map((p) => p.problem));
       redriveDeadLetters(stack.deadLetterFile, stack.queue);
       await stack.settle();
       problems = await verify(stack, c, expected);
@@ -475,11 +483,11 @@ async function faultRun(args: Args): Promise<boolean> {
     const puts = ops.filter((o) => o.kind === 'put').length;
     console.log(`\n== fault run (${args.uploads} operations over ${args.keys} keys, fault rate ${args.rate}, seed ${args.seed})`);
     console.log(`operations          ${puts} uploads, ${ops.length - puts} deletes; final state: ${[...expected.values()].filter(Boolean).length} live articles`);
-    if (outageAt >= 0) console.log(`outage              every request failed for ${args.outageMs / 1000} s from operation #${outageAt}`);
+    if (unreachable.length) console.log(`unreachable keys    ${unreachable.length} (${cut} operations): all ${totalFaults(byRule)} DynamoDB requests about them failed until the redrive`);
     console.log(`requests            S3 ${traffic[0]!.requests}, DynamoDB ${traffic[1]!.requests} (through the fault proxies)`);
-    console.log(`injected faults     ${totalFaults(faults)}: ${formatCounts(faults)}`);
+    console.log(`random faults       ${totalFaults(faults)}: ${formatCounts(faults)}`);
     console.log(`queue               sent ${queue.sent}, delivered ${queue.delivered}, retried ${queue.retried}, dead-lettered ${queue.deadLettered}`);
-    console.log(`dead letters        ${letters.length}${letters.length ? ` (redriven with faults off; ${firstProblems} mismatches before, ${unexplained.length} not explained by a dead letter)` : ''}`);
+    console.log(`dead letters        ${letters.length}${letters.length ? ` (${cutLettered} of the unreachable keys' ${cut} events; redriven with faults off; ${firstProblems} mismatches before, ${unexplained.length} not explained by a dead letter)` : ''}`);
     console.log(`processed in        ${processedIn.toFixed(1)} s`);
     console.log(`final mismatches    ${problems.length + unexplained.length}`);
     for (const p of [...unexplained.map((u) => `silently dropped: ${u}`), ...problems.map((p) => p.problem)].slice(0, 40)) console.log(`  - ${p}`);

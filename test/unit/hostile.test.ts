@@ -6,6 +6,7 @@
  * in test/integration/hostile.test.ts.
  */
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SharpEncoder } from '../../functions/adapters/sharp-encoder';
 import type { ImageConfig } from '../../functions/config';
@@ -177,5 +178,87 @@ describe('the hostile corpus', () => {
   it('left no trace on Object.prototype (the __proto__ cases ran above)', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(({} as Record<string, unknown>).polluted2).toBeUndefined();
+  });
+});
+
+// ------------------------------------------------------------------ many slow images
+
+describe('an article full of images from an origin that never answers', () => {
+  it('ends: the image step keeps to a budget, and every image left over is a coded warning', async () => {
+    // Each fetch runs to the fetch timeout, as the real fetcher does against a silent origin.
+    const image: ImageConfig = { ...IMAGE, fetchTimeoutMs: 40 };
+    const calls: string[] = [];
+    const deps = {
+      fetcher: {
+        fetch: async (url: string, opts?: { signal?: AbortSignal }) => {
+          calls.push(url);
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, image.fetchTimeoutMs);
+            opts?.signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+          });
+          throw new ImageError('image_timeout', `no answer within ${image.fetchTimeoutMs} ms`);
+        },
+      },
+      encoder: new SharpEncoder(),
+      media: new MemoryMedia(),
+      incoming: new MemoryMedia(),
+      records: new MemoryRecords(),
+    };
+    const step: ImageStep = (input) =>
+      rehostImages(deps, { ...input, incomingBucket: 'in', mediaBucket: 'media', mediaBaseUrl: 'https://media.test', image });
+    const n = 400;
+    const body = Array.from({ length: n }, (_, i) => `![${i}](https://silent.test/${i}.png)`).join('\n\n');
+    const { record } = await buildArticle(new TextEncoder().encode(`---\ntitle: many\n---\n${body}\n`), { key: 'many.md', uploadedAt: '2024-01-01T00:00:00.000Z', defaultTimezone: 'UTC', id: 'm' }, step);
+
+    expect(record.status).toBe('published');
+    expect(record.images).toHaveLength(n);
+    expect(record.images.every((i) => i.status === 'failed' && i.error?.code === 'image_timeout')).toBe(true);
+    // 400 fetches of 40 ms, 4 at a time, would take 4 s: the budget stopped well before.
+    expect(calls.length).toBeLessThan(n / 2);
+  });
+});
+
+// ------------------------------------------------------------------ properties
+
+/** Pieces of every dialect and of markup, so random files hit the parsers' corners. */
+const TOKENS = [
+  '---\n', '+++\n', ';;;\n', '{', '}', '[', ']', '"', "'", ':', ': ', ',', '\n', '  ', '\t', '- ', '&a ', '*a ', '<<: ',
+  '!!js/function ', '!!binary ', '!tag ', '|', '>', '#', 'title', 'date', 'tags', 'categories', 'draft', 'true', '2024-01-01',
+  '= ', '__proto__', 'constructor', '<script>', '</script>', '<img src=x onerror=alert(1)>', '<a href="javascript:alert(1)">',
+  '<svg onload=alert(1)>', '<math>', '<iframe srcdoc="x">', '<!--', '-->', '<![CDATA[', '](javascript:alert(1))', '![x](',
+  '[r]: ', '`', '```', '**', '_', '\\', '&#106;', '&lt;', '\u0000', '\u202e', '中文', '😀', 'text ',
+];
+const hostileText = fc.array(fc.constantFrom(...TOKENS), { maxLength: 80 }).map((t) => t.join(''));
+
+describe('any file at all (properties)', () => {
+  const build = (bytes: Uint8Array, key: string) =>
+    buildArticle(bytes, { key, uploadedAt: '2024-01-01T00:00:00.000Z', defaultTimezone: 'UTC', id: 'p' });
+
+  it('ends as a typed refusal or a safe article, never a crash (token soup)', async () => {
+    await fc.assert(
+      fc.asyncProperty(hostileText, fc.constantFrom('a.md', 'a.html'), async (text, key) => {
+        try {
+          const { html, record } = await build(new TextEncoder().encode(text), key);
+          expect(unsafeReasons(html)).toEqual([]);
+          expect(record.sourceKey).toBe(key);
+        } catch (err) {
+          expect(err, String(err)).toBeInstanceOf(ArticleError);
+        }
+      }),
+      { numRuns: 600 },
+    );
+  });
+
+  it('ends as a typed refusal or a safe article, never a crash (arbitrary bytes)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 400 }), async (bytes) => {
+        try {
+          expect(unsafeReasons((await build(bytes, 'b.md')).html)).toEqual([]);
+        } catch (err) {
+          expect(err, String(err)).toBeInstanceOf(ArticleError);
+        }
+      }),
+      { numRuns: 400 },
+    );
   });
 });

@@ -37,6 +37,12 @@ import { rewriteImages, type RefOutcome } from './rewrite';
 
 export const IMAGE_CACHE_CONTROL = 'public, max-age=31536000, immutable';
 export const DEFAULT_IMAGE_CONCURRENCY = 4;
+/**
+ * An article's downloads together get this many IMAGE_FETCH_TIMEOUT_MS. Without a budget,
+ * an article with hundreds of images on a silent origin would take hundreds of timeouts,
+ * outlive the Lambda and end as a dead letter instead of a published article with warnings.
+ */
+export const IMAGE_BUDGET_TIMEOUTS = 3;
 
 const EXTENSIONS: Record<EncodedFormat, string> = { webp: 'webp', avif: 'avif', jpeg: 'jpg', png: 'png', gif: 'gif' };
 /** Order of `<source>` elements: the browser takes the first it supports. */
@@ -64,6 +70,8 @@ export interface RehostInput {
   image: ImageConfig;
   /** Sources processed at once (default 4). */
   concurrency?: number;
+  /** Time for all downloads of the article (default IMAGE_BUDGET_TIMEOUTS × fetchTimeoutMs). */
+  budgetMs?: number;
 }
 
 export interface RehostStats {
@@ -121,6 +129,9 @@ class Run {
   private readonly failedKeys = new Set<string>();
   private readonly limit: <T>(fn: () => Promise<T>) => Promise<T>;
   private readonly transformKey: string;
+  private readonly budgetMs: number;
+  /** After this, no download starts, and those running are cut short. */
+  private readonly deadline: number;
 
   constructor(
     private readonly deps: RehostDeps,
@@ -128,6 +139,8 @@ class Run {
   ) {
     this.limit = limiter(Math.max(1, input.concurrency ?? DEFAULT_IMAGE_CONCURRENCY));
     this.transformKey = deps.encoder.transformKey(input.image);
+    this.budgetMs = input.budgetMs ?? IMAGE_BUDGET_TIMEOUTS * input.image.fetchTimeoutMs;
+    this.deadline = Date.now() + this.budgetMs;
   }
 
   /** Tries the candidates best first; the first that re-hosts wins. */
@@ -236,9 +249,14 @@ class Run {
     }
     this.stats.fetched++;
     if (src.kind === 'remote') {
+      const outOfTime = () => new ImageError('image_timeout', `not downloaded: the article's images used up their time (${this.budgetMs} ms)`);
+      const left = this.deadline - Date.now();
+      if (left <= 0) throw outOfTime();
+      const signal = AbortSignal.timeout(left);
       try {
-        return (await this.deps.fetcher.fetch(src.url)).bytes;
+        return (await this.deps.fetcher.fetch(src.url, { signal })).bytes;
       } catch (err) {
+        if (signal.aborted) throw outOfTime();
         // Whatever goes wrong talking to a stranger's server is that image's problem.
         if (err instanceof ImageError) throw err;
         throw new ImageError('image_fetch_failed', `the image could not be downloaded: ${errorMessage(err)}`);
