@@ -17,6 +17,7 @@
  */
 import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { seededRandom } from './seeded-random';
 
 export type FaultService = 's3' | 'dynamodb';
 export type FaultKind = 'throttle' | 'error' | 'timeout' | 'drop';
@@ -74,19 +75,10 @@ export interface FaultProxy {
   stop(): Promise<void>;
 }
 
+export { seededRandom };
+
 export const DEFAULT_WEIGHTS: Record<FaultKind, number> = { throttle: 3, error: 3, timeout: 1, drop: 3 };
 
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function emptyCounts(): FaultCounts {
   return Object.fromEntries(FAULT_KINDS.map((k) => [k, { before: 0, after: 0 }])) as FaultCounts;

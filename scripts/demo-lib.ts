@@ -24,6 +24,7 @@ import sharp from 'sharp';
 import { articleId } from '../functions/core/ingest';
 import type { Article } from '../functions/core/types';
 import { DEFAULTS, isArticleKey } from '../functions/definitions';
+import { seededRandom as prng } from '../local/seeded-random';
 
 export type DemoErrorCode = 'origin_port_in_use' | 'origin_failed' | 'stack_unreachable' | 'bucket_missing' | 'api_error' | 'no_examples';
 
@@ -114,17 +115,6 @@ const PALETTES: Record<string, Palette> = {
   autumn: { skyTop: [170, 160, 140], skyHorizon: [240, 220, 190], groundNear: [120, 60, 20], groundFar: [200, 140, 70], sun: '#fff0c8', hills: ['#9a5a2a', '#7a4020'] },
 };
 
-/** Small seeded PRNG (mulberry32): the same images on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const mix = (a: number, b: number, t: number) => a + (b - a) * t;
 

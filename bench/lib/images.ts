@@ -5,6 +5,7 @@
  * unrealistically easy; this sits in between, like a camera photo.
  */
 import sharp from 'sharp';
+import { seededRandom as prng } from '../../local/seeded-random';
 
 export interface SourceImage {
   name: string;
@@ -14,17 +15,6 @@ export interface SourceImage {
   bytes: Buffer;
 }
 
-/** Small, fast PRNG (mulberry32): the same seed always gives the same image. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Raw 8-bit RGB pixels. */
 export function photoPixels(width: number, height: number, seed: number): Buffer {

@@ -15,7 +15,7 @@ import { ArticleError, ImageError } from '../../functions/core/errors';
 import { rehostImages } from '../../functions/core/images/rehost';
 import type { ImageRecord, ImageRecordStore, ObjectStore, PutOptions } from '../../functions/ports';
 import { ARTICLES, IMAGES } from '../fixtures/hostile/generate';
-import { unsafeReasons } from './safety-oracle';
+import { unsafeReasons } from '../support/safety-oracle';
 
 interface Expect {
   status: 'published' | 'failed';

@@ -1,7 +1,6 @@
 /**
- * The safety oracle of test/unit/sanitize.test.ts, shared: why a piece of HTML could run
- * script once a browser parses it. (A copy, so the hostile corpus can use it without
- * editing that file; sanitize.test.ts can import it from here instead.)
+ * The safety oracle shared by the sanitizer tests and the hostile corpus: why a piece of
+ * HTML could run script once a browser parses it.
  */
 import { load } from 'cheerio';
 
