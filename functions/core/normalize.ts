@@ -124,18 +124,28 @@ function preview(v: unknown): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
+// C0 and C1 controls (YAML's "\0", "\a", "\e", "\N" escapes put them in strings).
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u0084\u0086-\u009F]/g;
+
+/** One line of clean text: NFC, no control characters, white space (line breaks too) as single spaces. */
+export function singleLine(s: string): string {
+  return s.normalize('NFC').replace(CONTROL, '').replace(/[\s\u0085]+/g, ' ').trim();
+}
+
 function scalarText(v: unknown): string | null {
   if (typeof v === 'number') return Number.isFinite(v) ? String(v) : null;
   if (typeof v === 'bigint' || typeof v === 'boolean') return String(v);
   if (typeof v !== 'string') return null;
-  const text = v.trim();
+  const text = singleLine(v);
   return text === '' ? null : text;
 }
 
 function firstString(get: (name: string) => unknown, fields: string[]): string | null {
   for (const field of fields) {
     const v = get(field);
-    if (typeof v === 'string' && v.trim() !== '') return v.trim();
+    const text = typeof v === 'string' ? singleLine(v) : '';
+    if (text !== '') return text;
   }
   return null;
 }
@@ -168,7 +178,7 @@ export function toStringList(value: unknown, opts: { split?: boolean } = {}): st
   const out: string[] = [];
   const seen = new Set<string>();
   const add = (raw: string) => {
-    const s = raw.normalize('NFC').trim();
+    const s = singleLine(raw);
     if (s !== '' && !seen.has(s)) {
       seen.add(s);
       out.push(s);

@@ -308,3 +308,16 @@ describe('warnings', () => {
     expect(m.warnings.map((w) => w.code)).toEqual(['duplicate_front_matter_key', 'invalid_date']);
   });
 });
+
+describe('control characters from YAML escapes', () => {
+  it('never reach titles, names, excerpts or tags, and line breaks become spaces', () => {
+    const meta = normalizeMeta(
+      { title: 'Bad\u0000 title\u0007\nhere', author: 'Ann\u001b[31m', tags: ['x\u0000y', 'ok'], description: 'one\r\ntwo\u0085' },
+      { defaultTimezone: 'UTC', fileName: 'a.md' },
+    );
+    expect(meta.title).toBe('Bad title here');
+    expect(meta.author).toBe('Ann[31m');
+    expect(meta.tags).toEqual(['xy', 'ok']);
+    expect(meta.excerpt).toBe('one two');
+  });
+});
