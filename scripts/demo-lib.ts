@@ -15,7 +15,6 @@ import { fileURLToPath } from 'node:url';
 import {
   DeleteObjectCommand,
   HeadBucketCommand,
-  HeadObjectCommand,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
@@ -25,6 +24,7 @@ import { articleId } from '../functions/core/ingest';
 import type { Article } from '../functions/core/types';
 import { DEFAULTS, isArticleKey } from '../functions/definitions';
 import { seededRandom as prng } from '../local/seeded-random';
+import { headEtag } from './lib';
 
 export type DemoErrorCode = 'origin_port_in_use' | 'origin_failed' | 'stack_unreachable' | 'bucket_missing' | 'api_error' | 'no_examples';
 
@@ -407,16 +407,6 @@ async function getArticle(apiUrl: string, id: string): Promise<Article | null> {
   return (await res.json()) as Article;
 }
 
-async function objectEtag(s3: S3Client, bucket: string, key: string): Promise<string | null> {
-  try {
-    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return head.ETag?.replace(/"/g, '') ?? null;
-  } catch (err) {
-    if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return null;
-    throw err;
-  }
-}
-
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
 
 /** Polls until `probe` gives a value, or the deadline passes (then null). */
@@ -498,7 +488,7 @@ async function processExample(ex: ExampleFile, ctx: Ctx): Promise<DemoRow> {
   const body = Buffer.from(ex.text, 'utf8');
   const md5 = createHash('md5').update(body).digest('hex');
   let previous = await getArticle(ctx.apiUrl, id);
-  const sameBytes = (await objectEtag(ctx.s3, ctx.bucket, key)) === md5;
+  const sameBytes = (await headEtag(ctx.s3, ctx.bucket, key)) === md5;
 
   let outcome: DemoOutcome;
   let article: Article | null;

@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, posix, relative, resolve, sep } from 'node:path';
-import { HeadBucketCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { HeadBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { decodeText } from '../functions/core/article';
 import { parseFrontMatter } from '../functions/core/frontmatter';
 import { discoverImages } from '../functions/core/images/discover';
@@ -31,6 +31,7 @@ import {
   ToolError,
   checkUrl,
   describeError,
+  headEtag,
   isConnectionRefused,
   isMain,
   localEndpoints,
@@ -267,16 +268,6 @@ async function checkBucket(s3: S3Client, bucket: string, where: string, local: b
   }
 }
 
-async function storedEtag(s3: S3Client, bucket: string, key: string): Promise<string | null> {
-  try {
-    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    return head.ETag?.replace(/"/g, '') ?? null;
-  } catch (err) {
-    if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return null;
-    throw err;
-  }
-}
-
 async function getArticle(apiUrl: string, id: string): Promise<Article | null> {
   let res: Response;
   try {
@@ -345,7 +336,7 @@ export async function uploadArticles(opts: UploadOptions): Promise<UploadResult>
     const put = async (f: LocalFile, kind: UploadedFile['kind']) => {
       const body = readFileSync(f.path);
       const md5 = createHash('md5').update(body).digest('hex');
-      const sameBytes = (await storedEtag(s3, bucket, f.key)) === md5;
+      const sameBytes = (await headEtag(s3, bucket, f.key)) === md5;
       await s3.send(new PutObjectCommand({ Bucket: bucket, Key: f.key, Body: body, ContentType: contentTypeOf(f.key) }));
       files.push({ key: f.key, path: f.path, kind, bytes: body.length, sameBytes });
       progress.tick(f.key);

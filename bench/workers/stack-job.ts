@@ -22,6 +22,7 @@ import { DynamoArticleIndex } from '../../functions/adapters/dynamo-index';
 import { measure, serve } from '../lib/child';
 import { record, summarize, wrap } from '../lib/trace';
 import { photoPixels } from '../lib/images';
+import { s3Client } from '../../scripts/lib';
 import { mapLimit } from '../lib/stats';
 
 const SAMPLE_PATH = new URL('../../test/fixtures/sample/000_c0ba3bdfef9b4790.txt', import.meta.url);
@@ -131,14 +132,7 @@ async function start(): Promise<{ apiUrl: string }> {
     },
     log: (l) => logLines.push(`[stack] ${l}`),
   } as Parameters<typeof startLocalStack>[0]);
-  s3 = new S3Client({
-    endpoint: stack.s3Endpoint,
-    forcePathStyle: true,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  s3 = s3Client(stack.s3Endpoint);
   return { apiUrl: stack.apiUrl };
 }
 

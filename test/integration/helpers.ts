@@ -1,16 +1,10 @@
-import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { s3Client } from '../../scripts/lib';
 import { inject } from 'vitest';
 
 export const stack = inject('stack');
 
-export const s3 = new S3Client({
-  endpoint: stack.s3Endpoint,
-  forcePathStyle: true,
-  region: 'us-east-1',
-  credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-  requestChecksumCalculation: 'WHEN_REQUIRED',
-  responseChecksumValidation: 'WHEN_REQUIRED',
-});
+export const s3 = s3Client(stack.s3Endpoint);
 
 export async function upload(key: string, body: string | Uint8Array, bucket = stack.incomingBucket): Promise<void> {
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
