@@ -78,6 +78,8 @@ export interface IndexState {
   status: ArticleStatus | null;
   /** False while (or if a crash left) the listings and counts not yet in step with the article. */
   complete: boolean;
+  /** Image warnings of the stored result: a re-upload of the same bytes then tries them again. */
+  imageWarnings: number;
 }
 
 export interface ArticleWriter {

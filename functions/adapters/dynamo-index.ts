@@ -143,7 +143,7 @@ export class DynamoArticleIndex implements ArticleWriter, ArticleReader {
         TableName: this.table,
         Key: { pk: articlePk(id), sk: ARTICLE_SK },
         ConsistentRead: true,
-        ProjectionExpression: 'id, seq, deleted, sourceEtag, contentHash, pipelineVersion, bodyKey, #s, complete',
+        ProjectionExpression: 'id, seq, deleted, sourceEtag, contentHash, pipelineVersion, bodyKey, #s, complete, imageWarnings',
         ExpressionAttributeNames: { '#s': 'status' },
       }),
     );
@@ -159,11 +159,13 @@ export class DynamoArticleIndex implements ArticleWriter, ArticleReader {
       bodyKey: (it.bodyKey as string | undefined) ?? null,
       status: (it.status as IndexState['status']) ?? null,
       complete: it.complete === true,
+      imageWarnings: Number(it.imageWarnings ?? 0),
     };
   }
 
   async save(record: ArticleRecord, sequencer: string, opts: WriteOptions = {}): Promise<{ previousBodyKey: string | null }> {
-    const item: Item = { ...record, pk: articlePk(record.id), sk: ARTICLE_SK, seq: sequencer, complete: false };
+    const imageWarnings = record.warnings.filter((w) => w.code.startsWith('image_')).length;
+    const item: Item = { ...record, pk: articlePk(record.id), sk: ARTICLE_SK, seq: sequencer, complete: false, imageWarnings };
     const { previousBodyKey, superseded } = await this.putArticleItem(item, sequencer, record.bodyKey);
     await this.syncListings(record.id, sequencer, listingsOf(record), summaryOf(record), record);
     if (superseded.length) await opts.releaseBodies?.(superseded);

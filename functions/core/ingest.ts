@@ -104,7 +104,10 @@ async function upsert(deps: IngestDeps, settings: IngestSettings, ev: ObjectEven
     if (order > 0) return 'stale';
     if (order === 0 && state.complete && !ev.force) return 'duplicate';
   }
-  const current = state && !state.deleted && state.complete && state.pipelineVersion === PIPELINE_VERSION && !force;
+  // "Unchanged" only when the stored result is complete and whole: a re-upload is how an
+  // author asks to try images that failed (an origin that was down, a late asset) again.
+  const current =
+    state && !state.deleted && state.complete && state.imageWarnings === 0 && state.pipelineVersion === PIPELINE_VERSION && !force;
   if (current && ev.etag && state.sourceEtag === ev.etag) {
     await deps.index.touch(id, ev.sequencer);
     return 'unchanged';

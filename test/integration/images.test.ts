@@ -147,4 +147,25 @@ describe('image re-hosting', () => {
     expect(full.html).toContain(`${stack.originUrl}/nope.png`);
     expect(full.images.map((i: any) => i.status)).toEqual(['failed', 'failed', 'failed']);
   });
+
+  it('re-uploading an article whose images failed tries them again', async () => {
+    const k = `${uniq('img-retry')}/post.md`;
+    const path = `${uniq('late')}/photo.jpg`;
+    const body = `---\ntitle: Late picture\n---\n![late](${stack.originUrl}/${path})\n`;
+    await upload(k, body);
+    await settle();
+    const first = await findBySourceKey(k);
+    expect(first.warnings.map((w: any) => w.code)).toEqual(['image_not_found']);
+
+    // The picture shows up at the origin; the author uploads the very same file again.
+    const file = join(stack.originDir, path);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, await photo(400, 300, 'jpeg'));
+    await upload(k, body);
+    await settle();
+    const again = await findBySourceKey(k);
+    expect(again.warnings).toEqual([]);
+    expect(again.imageCount).toBe(1);
+    expect((await api(`/articles/${again.id}`)).body.images[0].status).toBe('rehosted');
+  });
 });

@@ -63,6 +63,7 @@ class MemoryIndex implements ArticleWriter {
         bodyKey: record.bodyKey,
         status: record.status,
         complete: true,
+        imageWarnings: record.warnings.filter((w) => w.code.startsWith('image_')).length,
       },
     });
     return { previousBodyKey };
@@ -72,7 +73,7 @@ class MemoryIndex implements ArticleWriter {
     const previousBodyKey = this.items.get(id)?.state.bodyKey ?? null;
     this.items.set(id, {
       record: null,
-      state: { id, sequencer, deleted: true, sourceEtag: null, contentHash: null, pipelineVersion: 0, bodyKey: null, status: null, complete: true },
+      state: { id, sequencer, deleted: true, sourceEtag: null, contentHash: null, pipelineVersion: 0, bodyKey: null, status: null, complete: true, imageWarnings: 0 },
     });
     return { previousBodyKey };
   }
