@@ -380,8 +380,10 @@ async function waitForArticles(
   for (const a of articles) {
     const previous = before.get(a.key) ?? null;
     const sameBytes = files.find((f) => f.key === a.key)?.sameBytes ?? false;
-    // The pipeline skips bytes it has already processed: the earlier result stands.
-    if (previous && sameBytes) done.set(a.key, report(a.key, previous.id, 'unchanged', previous));
+    // The pipeline skips bytes it has already processed, so the earlier result stands;
+    // unless that result had image warnings, which a re-upload retries.
+    const retriesImages = previous?.warnings.some((w) => w.code.startsWith('image_')) ?? false;
+    if (previous && sameBytes && !retriesImages) done.set(a.key, report(a.key, previous.id, 'unchanged', previous));
     else pending.add(a.key);
   }
   while (pending.size > 0) {
@@ -433,7 +435,7 @@ export function formatSummary(r: UploadResult, timeoutMs = 120_000): string {
   const count = (o: ArticleOutcome) => r.articles!.filter((a) => a.outcome === o).length;
   lines.push('');
   lines.push(`${count('published')} published, ${count('draft')} draft, ${count('failed')} failed, ${count('unchanged')} unchanged, ${count('timeout')} timed out.`);
-  if (count('unchanged')) lines.push('Unchanged articles were not processed again; to re-run them (new assets?), use npm run reprocess -- --prefix <key>.');
+  if (count('unchanged')) lines.push('Unchanged articles were not processed again; to re-run them anyway (new settings?), use npm run reprocess -- --prefix <key>.');
   return lines.join('\n');
 }
 

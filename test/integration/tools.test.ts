@@ -96,7 +96,8 @@ describe('npm run upload', () => {
     expect(summary).toMatch(/1 published, 1 draft, 1 failed, 0 unchanged, 0 timed out/);
     expect(summary).toContain('references "missing.png"');
 
-    // The same bytes again: the pipeline skips them, and the tool says so without waiting.
+    // The same bytes again. Its image failed the first time, so the pipeline tries again
+    // (the asset is still missing, so the warning stays) and the tool waits for that.
     const again = await uploadArticles({
       paths: [join(dir, 'draft.md')],
       prefix,
@@ -107,8 +108,22 @@ describe('npm run upload', () => {
       timeoutMs: 30_000,
       progress: null,
     });
-    expect(again.articles).toEqual([expect.objectContaining({ key: `${prefix}/draft.md`, outcome: 'unchanged', status: 'draft' })]);
+    expect(again.articles).toEqual([expect.objectContaining({ key: `${prefix}/draft.md`, outcome: 'draft', status: 'draft' })]);
+    expect(again.articles![0]!.warnings.map((w) => w.code)).toEqual(['image_not_found']);
     expect(again.ok).toBe(true);
+
+    // An article that came out whole: the same bytes are skipped, and the tool says so.
+    const whole = await uploadArticles({
+      paths: [join(dir, 'post')],
+      prefix: `${prefix}/post`,
+      endpoint: stack.s3Endpoint,
+      bucket: stack.incomingBucket,
+      apiUrl: stack.apiUrl,
+      wait: true,
+      timeoutMs: 30_000,
+      progress: null,
+    });
+    expect(whole.articles).toEqual([expect.objectContaining({ key: `${prefix}/post/index.md`, outcome: 'unchanged', status: 'published' })]);
   });
 
   it('refuses a folder without articles, with a typed error', async () => {
