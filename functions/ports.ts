@@ -89,9 +89,9 @@ export interface ArticleWriter {
    * per-facet counts exact. Throws StaleEventError if a newer event was applied.
    * Returns the body key the article had before, so the caller can delete it.
    */
-  save(record: ArticleRecord, sequencer: string, opts?: WriteOptions): Promise<{ previousBodyKey: string | null }>;
+  save(record: ArticleRecord, sequencer: string, opts?: WriteOptions): Promise<void>;
   /** Deletes the article (keeping a tombstone with the sequencer). Stale: StaleEventError. */
-  remove(id: string, sourceKey: string, sequencer: string, opts?: WriteOptions): Promise<{ previousBodyKey: string | null }>;
+  remove(id: string, sourceKey: string, sequencer: string, opts?: WriteOptions): Promise<void>;
   /** Records that an event with unchanged content was seen. Stale: StaleEventError. */
   touch(id: string, sequencer: string): Promise<void>;
 }

@@ -163,17 +163,16 @@ export class DynamoArticleIndex implements ArticleWriter, ArticleReader {
     };
   }
 
-  async save(record: ArticleRecord, sequencer: string, opts: WriteOptions = {}): Promise<{ previousBodyKey: string | null }> {
+  async save(record: ArticleRecord, sequencer: string, opts: WriteOptions = {}): Promise<void> {
     const imageWarnings = record.warnings.filter((w) => w.code.startsWith('image_')).length;
     const item: Item = { ...record, pk: articlePk(record.id), sk: ARTICLE_SK, seq: sequencer, complete: false, imageWarnings };
-    const { previousBodyKey, superseded } = await this.putArticleItem(item, sequencer, record.bodyKey);
+    const { superseded } = await this.putArticleItem(item, sequencer, record.bodyKey);
     await this.syncListings(record.id, sequencer, listingsOf(record), summaryOf(record), record);
     if (superseded.length) await opts.releaseBodies?.(superseded);
     await this.markComplete(record.id, sequencer);
-    return { previousBodyKey };
   }
 
-  async remove(id: string, sourceKey: string, sequencer: string, opts: WriteOptions = {}): Promise<{ previousBodyKey: string | null }> {
+  async remove(id: string, sourceKey: string, sequencer: string, opts: WriteOptions = {}): Promise<void> {
     const tombstone: Item = {
       pk: articlePk(id),
       sk: ARTICLE_SK,
@@ -185,11 +184,10 @@ export class DynamoArticleIndex implements ArticleWriter, ArticleReader {
       // Kept long enough to reject late, older events for the key; then DynamoDB expires it.
       expiresAt: Math.floor(Date.now() / 1000) + TOMBSTONE_TTL_SECONDS,
     };
-    const { previousBodyKey, superseded } = await this.putArticleItem(tombstone, sequencer, null);
+    const { superseded } = await this.putArticleItem(tombstone, sequencer, null);
     await this.syncListings(id, sequencer, [], null, null);
     if (superseded.length) await opts.releaseBodies?.(superseded);
     await this.markComplete(id, sequencer);
-    return { previousBodyKey };
   }
 
   async touch(id: string, sequencer: string): Promise<void> {
@@ -215,7 +213,7 @@ export class DynamoArticleIndex implements ArticleWriter, ArticleReader {
    * since: the answer to the write may be lost (the SDK then retries it), so what it replaced
    * is never learned from the answer.
    */
-  private async putArticleItem(item: Item, sequencer: string, keepBodyKey: string | null): Promise<{ previousBodyKey: string | null; superseded: string[] }> {
+  private async putArticleItem(item: Item, sequencer: string, keepBodyKey: string | null): Promise<{ superseded: string[] }> {
     for (let attempt = 0; ; attempt++) {
       const res = await this.db.send(
         new GetCommand({
@@ -242,7 +240,7 @@ export class DynamoArticleIndex implements ArticleWriter, ArticleReader {
               : { ConditionExpression: 'attribute_not_exists(pk)' }),
           }),
         );
-        return { previousBodyKey, superseded };
+        return { superseded };
       } catch (err) {
         // Another write came between the read and ours (or ours, answered too late): read again.
         if (isConditionFailure(err) && attempt < 5) continue;

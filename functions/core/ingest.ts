@@ -42,8 +42,6 @@ export interface IngestSettings extends Omit<ArticleBuildOptions, 'key' | 'uploa
   incomingBucket: string;
   mediaBucket: string;
   articleMaxBytes: number;
-  /** Reprocess even if the content is unchanged (operator's reprocess tool). */
-  force?: boolean;
 }
 
 /** Stable, URL-safe id for an object key: 16 chars of base64url(sha256(key)). */
@@ -98,11 +96,11 @@ async function upsert(deps: IngestDeps, settings: IngestSettings, ev: ObjectEven
     // Never indexed: the event's own (lowest possible) sequencer; any real event outranks it.
     if (state) ev = { ...ev, sequencer: state.sequencer };
   }
-  const force = settings.force === true || ev.force === true;
+  const force = ev.force === true;
   if (state) {
     const order = compareSequencers(state.sequencer, ev.sequencer);
     if (order > 0) return 'stale';
-    if (order === 0 && state.complete && !ev.force) return 'duplicate';
+    if (order === 0 && state.complete && !force) return 'duplicate';
   }
   // "Unchanged" only when the stored result is complete and whole: a re-upload is how an
   // author asks to try images that failed (an origin that was down, a late asset) again.

@@ -10,24 +10,27 @@ import { freePort, startLocalStack, type LocalStack } from '../../local/stack';
 import { viewerRoute } from '../../local/viewer';
 import { startOrigin, type Origin } from './origin';
 
-export interface StackInfo {
-  s3Endpoint: string;
-  dynamodbEndpoint: string;
-  apiUrl: string;
-  incomingBucket: string;
-  mediaBucket: string;
-  tableName: string;
-  deadLetterFile: string;
+/** What test files (in other workers) get of the stack: its endpoints, names and queues. */
+export interface StackInfo
+  extends Pick<
+    LocalStack,
+    | 's3Endpoint'
+    | 'dynamodbEndpoint'
+    | 'apiUrl'
+    | 'incomingBucket'
+    | 'mediaBucket'
+    | 'tableName'
+    | 'deadLetterFile'
+    | 'sqsEndpoint'
+    | 'ingestQueueUrl'
+    | 'deadLetterQueueUrl'
+    | 'deadLetterQueueArn'
+  > {
   originUrl: string;
   originDir: string;
   controlUrl: string;
   /** A free port for the demo's image origin (scripts/demo-lib.ts), allowed like the test origin. */
   demoOriginPort: number;
-  /** The local SQS-compatible endpoint and its queues (local/sqs-server.ts). */
-  sqsEndpoint: string;
-  ingestQueueUrl: string;
-  deadLetterQueueUrl: string;
-  deadLetterQueueArn: string;
 }
 
 declare module 'vitest' {

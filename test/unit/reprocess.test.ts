@@ -50,7 +50,6 @@ class MemoryIndex implements ArticleWriter {
   }
   async save(record: ArticleRecord, sequencer: string) {
     this.check(record.id, sequencer);
-    const previousBodyKey = this.items.get(record.id)?.state.bodyKey ?? null;
     this.items.set(record.id, {
       record,
       state: {
@@ -66,16 +65,13 @@ class MemoryIndex implements ArticleWriter {
         imageWarnings: record.warnings.filter((w) => w.code.startsWith('image_')).length,
       },
     });
-    return { previousBodyKey };
   }
   async remove(id: string, _sourceKey: string, sequencer: string) {
     this.check(id, sequencer);
-    const previousBodyKey = this.items.get(id)?.state.bodyKey ?? null;
     this.items.set(id, {
       record: null,
       state: { id, sequencer, deleted: true, sourceEtag: null, contentHash: null, pipelineVersion: 0, bodyKey: null, status: null, complete: true, imageWarnings: 0 },
     });
-    return { previousBodyKey };
   }
   async touch(id: string, sequencer: string): Promise<void> {
     const cur = this.items.get(id);
