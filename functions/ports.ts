@@ -97,7 +97,8 @@ export interface ArticleWriter {
 }
 
 export interface ListQuery {
-  status: ArticleStatus;
+  /** `scheduled` is listed for operators already; nothing is written with it yet. */
+  status: ArticleStatus | 'scheduled';
   facet?: { name: Facet; value: string };
   /** Inclusive ISO bounds on the sort date. */
   from?: string;

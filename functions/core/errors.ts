@@ -40,6 +40,7 @@ export type ApiErrorCode =
   | 'bad_request'
   | 'invalid_parameter'
   | 'invalid_cursor'
+  | 'forbidden'
   | 'not_found'
   | 'method_not_allowed'
   | 'internal_error';
