@@ -29,6 +29,8 @@ export interface Config {
   image: ImageConfig;
   cursorSecret: string | undefined;
   corsAllowedOrigins: string[];
+  /** Front-matter keys public responses carry; every other key is operator data. */
+  publicFrontMatterKeys: string[];
   /** Set only when talking to emulators (the local stack, tests). */
   s3Endpoint: string | undefined;
   dynamodbEndpoint: string | undefined;
@@ -135,6 +137,13 @@ export function loadConfig(env: Env = process.env): Config {
     // per-process secret would break cursors across Lambda instances, so none is invented.
     cursorSecret: env[ENV.CURSOR_SECRET]?.trim() || undefined,
     corsAllowedOrigins: list(env, ENV.CORS_ALLOWED_ORIGINS, '*'),
+    publicFrontMatterKeys: list(env, ENV.PUBLIC_FRONT_MATTER_KEYS, '').map((k) => {
+      // Keys as they are written in front matter; nothing that could name a nested path.
+      if (!/^[\p{L}\p{N}_.:-]{1,100}$/u.test(k)) {
+        throw new ConfigError(`${ENV.PUBLIC_FRONT_MATTER_KEYS} must be a comma list of front-matter keys, got "${k}"`);
+      }
+      return k;
+    }),
     s3Endpoint,
     dynamodbEndpoint,
   };

@@ -22,6 +22,8 @@ export const ENV = {
   IMAGE_FETCH_HOSTS: 'IMAGE_FETCH_HOSTS',
   CURSOR_SECRET: 'CURSOR_SECRET',
   CORS_ALLOWED_ORIGINS: 'CORS_ALLOWED_ORIGINS',
+  /** Front-matter keys the public `GET /articles/{id}` shows (comma list; default none). */
+  PUBLIC_FRONT_MATTER_KEYS: 'PUBLIC_FRONT_MATTER_KEYS',
   /** Endpoint overrides: set only by the local stack (and tests). */
   S3_ENDPOINT: 'S3_ENDPOINT',
   DYNAMODB_ENDPOINT: 'DYNAMODB_ENDPOINT',

@@ -6,6 +6,7 @@
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { loadConfig } from '../functions/config';
 import { decodeS3Key } from '../functions/core/events';
 import { DEFAULTS, ENV, isArticleKey } from '../functions/definitions';
 import { startApiServer, type LocalRoute } from './api-server';
@@ -206,6 +207,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const server = await startApiServer({
       port: apiPort,
       handler: api.handler,
+      corsAllowedOrigins: loadConfig().corsAllowedOrigins,
       routes: opts.routes,
       onError: (err) => log(`api handler failed: ${(err as Error)?.message ?? err}`),
     });

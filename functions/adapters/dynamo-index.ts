@@ -419,13 +419,14 @@ export class DynamoArticleIndex implements ArticleWriter, ArticleReader {
     const names: Record<string, string> = { '#pk': 'gsi1pk' };
     const values: Record<string, unknown> = { ':pk': `${q.status}#${facet}` };
     let cond = '#pk = :pk';
-    if (q.from || q.to) {
-      names['#sk'] = 'gsi1sk';
-      values[':from'] = q.from ?? '';
-      // `#` sorts after every ISO character used, `\uffff` after every id.
-      values[':to'] = `${q.to ?? '9999'}#\uffff`;
-      cond += ' AND #sk BETWEEN :from AND :to';
-    }
+    // `#` sorts after every ISO character used, `\uffff` after every id. A bound that was
+    // not given is left out: DynamoDB refuses an empty string in a key condition.
+    if (q.from || q.to) names['#sk'] = 'gsi1sk';
+    if (q.from) values[':from'] = q.from;
+    if (q.to) values[':to'] = `${q.to}#\uffff`;
+    if (q.from && q.to) cond += ' AND #sk BETWEEN :from AND :to';
+    else if (q.from) cond += ' AND #sk >= :from';
+    else if (q.to) cond += ' AND #sk <= :to';
     const res = await this.db.send(
       new QueryCommand({
         TableName: this.table,

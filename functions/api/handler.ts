@@ -33,7 +33,7 @@ const app = createApiHandler({
     return obj ? textDecoder.decode(obj.body) : null;
   },
   cursors: createCursorCodec(config.cursorSecret),
-  corsAllowedOrigins: config.corsAllowedOrigins,
+  publicFrontMatterKeys: config.publicFrontMatterKeys,
   log,
 });
 

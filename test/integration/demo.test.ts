@@ -11,7 +11,7 @@ import * as cheerio from 'cheerio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../local/stack';
 import { DemoError, EXAMPLES_DIR, PLACEHOLDER_HOST, formatReport, loadExamples, runDemo, type DemoResult } from '../../scripts/demo-lib';
-import { api, findBySourceKey, stack, uniq } from './helpers';
+import { adminApi, findBySourceKey, stack, uniq } from './helpers';
 
 const MEDIA_IMG = `${stack.s3Endpoint}/${stack.mediaBucket}/img/`;
 
@@ -50,7 +50,7 @@ describe('npm run demo', () => {
 
   beforeAll(async () => {
     first = await runDemo({ ...base, originPort: stack.demoOriginPort, prefix, log: (l) => lines.push(l) });
-    for (const row of first.rows) articles.set(row.file, (await api(`/articles/${row.id}`)).body);
+    for (const row of first.rows) articles.set(row.file, (await adminApi(`/admin/articles/${row.id}`)).body);
   });
 
   it('processes every example as new, with no failure', () => {
@@ -126,7 +126,7 @@ describe('npm run demo', () => {
       expect(report).toContain(r.title);
       expect(report).toContain(r.apiUrl);
     }
-    expect(report).toContain(`${stack.apiUrl}/articles?status=draft`);
+    expect(report).toContain(`${stack.apiUrl}/admin/articles?status=draft`);
     expect(first.sample?.after).toContain(MEDIA_IMG);
   });
 
@@ -135,7 +135,7 @@ describe('npm run demo', () => {
     expect(again.ok).toBe(true);
     expect(again.rows.map((r) => r.outcome)).toEqual(first.rows.map(() => 'unchanged'));
     for (const r of again.rows) {
-      expect((await api(`/articles/${r.id}`)).body.processedAt).toBe(articles.get(r.file).processedAt);
+      expect((await adminApi(`/admin/articles/${r.id}`)).body.processedAt).toBe(articles.get(r.file).processedAt);
     }
   });
 });

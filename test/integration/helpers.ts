@@ -1,4 +1,5 @@
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { signedFetch } from '../../local/sigv4';
 import { s3Client } from '../../scripts/lib';
 import { inject } from 'vitest';
 
@@ -31,11 +32,19 @@ export function uniq(label: string): string {
   return `${label}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
+/** An operator route (`/admin/...`), signed with the local key pair as an operator's tool would. */
+export async function adminApi<T = any>(path: string, init: { method?: 'GET' | 'HEAD'; headers?: Record<string, string> } = {}): Promise<{ status: number; body: T; headers: Headers }> {
+  const res = await signedFetch(stack.apiUrl + path, init);
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T, headers: res.headers };
+}
+
+/** Finds an article of any status through the operator list (the public one shows published only). */
 export async function findBySourceKey(sourceKey: string, status = 'published'): Promise<any | undefined> {
   let cursor: string | null = null;
   do {
     const q: URLSearchParams = new URLSearchParams({ status, limit: '100', ...(cursor ? { cursor } : {}) });
-    const { body }: { body: any } = await api(`/articles?${q}`);
+    const { body }: { body: any } = await adminApi(`/admin/articles?${q}`);
     const hit = body.items.find((a: any) => a.sourceKey === sourceKey);
     if (hit) return hit;
     cursor = body.nextCursor;

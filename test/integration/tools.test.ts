@@ -16,7 +16,7 @@ import { articleId } from '../../functions/core/ingest';
 import { formatDeadLetters, listDeadLetters, redriveDeadLetters } from '../../scripts/dlq';
 import { reprocess } from '../../scripts/reprocess';
 import { formatSummary, uploadArticles } from '../../scripts/upload';
-import { api, settle, stack, uniq, upload } from './helpers';
+import { adminApi, settle, stack, uniq, upload } from './helpers';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -86,7 +86,7 @@ describe('npm run upload', () => {
     expect(result.ok).toBe(false);
 
     // The cover and the body image were read from the uploaded assets and re-hosted.
-    const { body: post } = await api(`/articles/${articleId(`${prefix}/post/index.md`)}`);
+    const { body: post } = await adminApi(`/admin/articles/${articleId(`${prefix}/post/index.md`)}`);
     expect(post.cover?.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/articles-media\//);
     expect(post.images).toEqual([expect.objectContaining({ original: 'images/diagram.png', status: 'rehosted' })]);
 
@@ -145,7 +145,7 @@ describe('npm run reprocess', () => {
     for (const key of [...keys, `${other}/c.md`]) await upload(key, `---\ntitle: ${key}\n---\nText.\n`);
     await upload(`${prefix}/image.png`, await png(8, 8, 1));
     await settle();
-    const processedAt = async (key: string) => (await api(`/articles/${articleId(key)}`)).body.processedAt as string;
+    const processedAt = async (key: string) => (await adminApi(`/admin/articles/${articleId(key)}`)).body.processedAt as string;
     const before = new Map(await Promise.all([...keys, `${other}/c.md`].map(async (k) => [k, await processedAt(k)] as const)));
 
     const progress = capture();

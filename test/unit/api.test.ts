@@ -37,7 +37,7 @@ const handler = createApiHandler({
   reader: failingReader,
   readBody: async () => null,
   cursors: createCursorCodec('test-secret'),
-  corsAllowedOrigins: ['https://a.example'],
+  publicFrontMatterKeys: [],
   log: { ...silentLogger, error: (_m, f) => logged.push(f) },
 });
 
@@ -51,12 +51,6 @@ describe('API error mapping', () => {
     expect(JSON.stringify(logged)).toContain('ProvisionedThroughputExceeded');
   });
 
-  it('answers CORS only for configured origins', async () => {
-    const ok = await handler(event('/health', {}, 'GET', { origin: 'https://a.example' }));
-    expect(ok.headers?.['access-control-allow-origin']).toBe('https://a.example');
-    const other = await handler(event('/health', {}, 'GET', { origin: 'https://evil.example' }));
-    expect(other.headers?.['access-control-allow-origin']).toBeUndefined();
-  });
 });
 
 describe('cursors', () => {
