@@ -21,6 +21,8 @@ export interface PipelineSettings {
   architecture: LambdaArchitecture;
   defaultTimezone: string;
   corsAllowedOrigins: string[];
+  /** PUBLIC_FRONT_MATTER_KEYS of the query API: front-matter keys the public may see (default none). */
+  publicFrontMatterKeys: string[];
   /** ARTICLE_MAX_BYTES and IMAGE_* env values given in context; unset ones keep the functions' defaults.
    * IMAGE_FETCH_ALLOW_PRIVATE_HOSTS is deliberately not settable: in AWS it would open the SSRF guard. */
   ingestTuning: Record<string, string>;
@@ -43,6 +45,7 @@ export const DEFAULT_SETTINGS = {
   architecture: 'x86_64',
   defaultTimezone: 'UTC',
   corsAllowedOrigins: ['*'],
+  publicFrontMatterKeys: [] as string[],
   ingestMemoryMb: 1792,
   ingestTimeoutSeconds: 120,
   ingestBatchSize: 5,
@@ -136,6 +139,14 @@ export function readSettings(node: Pick<Node, 'tryGetContext'>): PipelineSetting
     }
   }
 
+  const publicKeysText = text(ctx, 'publicFrontMatterKeys') ?? '';
+  let publicFrontMatterKeys: string[];
+  try {
+    publicFrontMatterKeys = loadConfig({ [ENV.PUBLIC_FRONT_MATTER_KEYS]: publicKeysText, [ENV.MEDIA_BASE_URL]: 'https://media.invalid' }).publicFrontMatterKeys;
+  } catch (err) {
+    throw new SettingsError(`invalid CDK context: ${(err as Error).message}`);
+  }
+
   const ingestTuning: Record<string, string> = {};
   for (const [key, envName] of Object.entries(INGEST_TUNING_CONTEXT)) {
     const v = text(ctx, key);
@@ -167,6 +178,7 @@ export function readSettings(node: Pick<Node, 'tryGetContext'>): PipelineSetting
     architecture,
     defaultTimezone,
     corsAllowedOrigins,
+    publicFrontMatterKeys,
     ingestTuning,
     // sharp wants a full vCPU (1769 MB); Lambda allows 128..10240.
     ingestMemoryMb: whole(ctx, 'ingestMemoryMb', DEFAULT_SETTINGS.ingestMemoryMb, 128, 10_240),

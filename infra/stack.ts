@@ -60,6 +60,7 @@ export class ArticlePipelineStack extends Stack {
       mediaBaseUrl: this.cdn.url,
       defaultTimezone: s.defaultTimezone,
       corsAllowedOrigins: s.corsAllowedOrigins,
+      publicFrontMatterKeys: s.publicFrontMatterKeys,
       throttle: s.apiThrottle,
       domain: s.apiDomain,
       architecture,

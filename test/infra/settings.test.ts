@@ -69,6 +69,7 @@ describe('readSettings', () => {
     [{ ingestTimeoutSeconds: 901 }, /ingestTimeoutSeconds must be a whole number from 10 to 900/],
     [{ alarmEmail: 'ops' }, /alarmEmail is not an e-mail address/],
     [{ corsAllowedOrigins: 'example.com' }, /corsAllowedOrigins entries/],
+    [{ publicFrontMatterKeys: 'title,a b' }, /PUBLIC_FRONT_MATTER_KEYS/],
     [{ apiDomainName: 'api.example.com' }, /apiDomainName and apiCertificateArn must be given together/],
     [{ apiDomainName: 'api.example.com', apiCertificateArn: 'arn:nope' }, /not an ACM certificate ARN/],
     [
@@ -106,6 +107,7 @@ describe('context reaches the template', () => {
         imageWidths: '320,640',
         imageFormats: 'avif,webp',
         corsAllowedOrigins: 'https://a.example,https://b.example',
+        publicFrontMatterKeys: 'subtitle, series',
         apiThrottleRate: 10,
         apiThrottleBurst: 20,
         ingestMemoryMb: 2048,
@@ -160,7 +162,9 @@ describe('context reaches the template', () => {
 
   it('configures the API: origins, throttling, custom domain with TLS 1.2', () => {
     expect(apiFn().Architectures).toEqual(['arm64']);
-    expect(apiFn().Environment.Variables[ENV.CORS_ALLOWED_ORIGINS]).toBe('https://a.example,https://b.example');
+    // CORS is the HTTP API's only (API Gateway drops a function's CORS headers).
+    expect(apiFn().Environment.Variables[ENV.CORS_ALLOWED_ORIGINS]).toBeUndefined();
+    expect(apiFn().Environment.Variables[ENV.PUBLIC_FRONT_MATTER_KEYS]).toBe('subtitle,series');
     expect(only('AWS::ApiGatewayV2::Api').CorsConfiguration.AllowOrigins).toEqual(['https://a.example', 'https://b.example']);
     expect(only('AWS::ApiGatewayV2::Stage').DefaultRouteSettings).toEqual({ ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 });
     const domain = only('AWS::ApiGatewayV2::DomainName');

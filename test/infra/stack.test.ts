@@ -293,24 +293,46 @@ describe('ingest', () => {
 });
 
 describe('query API', () => {
-  it('is an HTTP API with CORS for GET, HEAD and OPTIONS', () => {
+  it('is an HTTP API whose CORS (the only CORS browsers see) exposes etag and allows If-None-Match', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
       ProtocolType: 'HTTP',
       CorsConfiguration: Match.objectLike({
         AllowMethods: Match.arrayEquals(['GET', 'HEAD', 'OPTIONS']),
         AllowOrigins: ['*'],
+        AllowHeaders: Match.arrayWith(['if-none-match', 'authorization', 'x-amz-date']),
+        ExposeHeaders: ['etag'],
+        MaxAge: 86400,
       }),
     });
+    // The function sends none of its own (API Gateway would drop them): no CORS setting reaches it.
+    const env = stack.resolve((stack.queryApi.handler.function.node.defaultChild as any).environment).variables;
+    expect(env).not.toHaveProperty('CORS_ALLOWED_ORIGINS');
   });
 
-  it('routes GET and HEAD on / and /{proxy+} to the function', () => {
+  it('routes GET and HEAD on /, /{proxy+}, /admin and /admin/{proxy+} to the function', () => {
     const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey);
-    expect(new Set(routes)).toEqual(new Set(['GET /', 'HEAD /', 'GET /{proxy+}', 'HEAD /{proxy+}']));
+    expect(new Set(routes)).toEqual(
+      new Set(['GET /', 'HEAD /', 'GET /{proxy+}', 'HEAD /{proxy+}', 'GET /admin', 'HEAD /admin', 'GET /admin/{proxy+}', 'HEAD /admin/{proxy+}']),
+    );
     template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
       IntegrationUri: getAtt(logicalId(stack.queryApi.handler.function), 'Arn'),
       PayloadFormatVersion: '2.0',
     });
+  });
+
+  it('authorizes every /admin route with IAM and leaves nothing else there public', () => {
+    const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
+    const admin = routes.filter((r) => / \/admin(\/|$)/.test(r.RouteKey));
+    expect(admin).toHaveLength(4);
+    for (const r of admin) expect(r.AuthorizationType, r.RouteKey).toBe('AWS_IAM');
+    // Public routes are anonymous, and none of them is an /admin path.
+    for (const r of routes.filter((x) => !admin.includes(x))) {
+      expect(r.AuthorizationType ?? 'NONE', r.RouteKey).toBe('NONE');
+      expect(r.RouteKey).toMatch(/^(GET|HEAD) \/(\{proxy\+\})?$/);
+    }
+    // No resource policy or permission opens the operator routes to anyone else.
+    expect(ofType('AWS::ApiGatewayV2::Authorizer')).toEqual([]);
   });
 
   it('throttles the stage and writes JSON access logs to a log group', () => {
@@ -337,7 +359,9 @@ describe('query API', () => {
     expect(env[ENV.TABLE_NAME]).toEqual({ Ref: logicalId(stack.storage.table) });
     expect(env[ENV.MEDIA_BUCKET]).toEqual({ Ref: logicalId(stack.storage.mediaBucket) });
     expect(env[ENV.MEDIA_BASE_URL]).toBeDefined();
-    expect(env[ENV.CORS_ALLOWED_ORIGINS]).toBe('*');
+    // CORS is API Gateway's (functions/api/cors.ts); the public front matter is none by default.
+    expect(env[ENV.CORS_ALLOWED_ORIGINS]).toBeUndefined();
+    expect(env[ENV.PUBLIC_FRONT_MATTER_KEYS]).toBe('');
     expect(env[ENV.INCOMING_BUCKET]).toBeUndefined();
     // Cold start: no source-map parsing for the API (the ingest function keeps it).
     expect(env.NODE_OPTIONS).toBeUndefined();
@@ -391,11 +415,18 @@ describe('monitoring and outputs', () => {
       MetricName: 'Errors',
       Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(stack.ingest.handler.function) } }],
     });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'AWS/ApiGateway',
-      MetricName: '5xx',
-      Dimensions: [{ Name: 'ApiId', Value: { Ref: logicalId(stack.queryApi.api) } }],
-    });
+  });
+
+  it('alarms on the API 5xx rate over 5 minutes (metric math, a minimum count), not on one error', () => {
+    const alarm = template.toJSON().Resources[logicalId(stack.monitoring.apiServerErrorsAlarm)].Properties;
+    expect(alarm.MetricName).toBeUndefined();
+    expect(alarm).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 1, TreatMissingData: 'notBreaching' });
+    const byId = Object.fromEntries(alarm.Metrics.map((m: any) => [m.Id, m]));
+    expect(byId.expr_1?.Expression ?? alarm.Metrics.find((m: any) => m.Expression).Expression).toBe('IF(requests >= 20, 100 * errors / requests, 0)');
+    const api = { Name: 'ApiId', Value: { Ref: logicalId(stack.queryApi.api) } };
+    expect(byId.errors.MetricStat).toMatchObject({ Metric: { Namespace: 'AWS/ApiGateway', MetricName: '5xx', Dimensions: [api] }, Period: 300, Stat: 'Sum' });
+    expect(byId.requests.MetricStat).toMatchObject({ Metric: { Namespace: 'AWS/ApiGateway', MetricName: 'Count', Dimensions: [api] }, Period: 300, Stat: 'Sum' });
+    expect(byId.errors.ReturnData).toBe(false);
   });
 
   it('creates no alarm topic unless alarmEmail is set', () => {

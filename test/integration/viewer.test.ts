@@ -97,6 +97,21 @@ describe('viewer route', () => {
     }
   });
 
+  it('reads operator routes for the Problems view through its signing path, GET only', async () => {
+    const failed = await rawGet('/viewer/operator/articles?status=failed&limit=1');
+    expect(failed.status).toBe(200);
+    expect(failed.headers['cache-control']).toBe('no-store');
+    expect(JSON.parse(failed.body.toString())).toHaveProperty('nextCursor');
+    // The same route unsigned is refused: the signing path is what lets the page through.
+    expect((await rawGet('/admin/articles?status=failed&limit=1')).status).toBe(403);
+    expect((await rawGet('/viewer/operator/articles?status=nope')).status).toBe(400);
+    expect((await rawGet('/viewer/operator/articles/doesNotExist1')).status).toBe(404);
+    for (const path of ['/viewer/operator/', '/viewer/operator/../admin/articles', '/viewer/operator/articles/a/b', '/viewer/operator/health']) {
+      expect((await rawGet(path)).status, path).toBe(404);
+    }
+    expect((await rawGet('/viewer/operator/articles', {}, 'POST')).status).toBe(405);
+  });
+
   it('leaves every other path to the query API', async () => {
     const res = await api('/health');
     expect(res.status).toBe(200);
