@@ -26,6 +26,7 @@ import { renderBody } from '../functions/core/markdown';
 import { sanitizeForProcessing } from '../functions/core/sanitize';
 import type { Article, ArticleStatus } from '../functions/core/types';
 import { isArticleKey } from '../functions/definitions';
+import { signedFetch } from '../local/sigv4';
 import {
   START_STACK,
   ToolError,
@@ -36,6 +37,7 @@ import {
   isMain,
   localEndpoints,
   noProgress,
+  operatorKey,
   parseCli,
   progressBar,
   runCli,
@@ -268,15 +270,17 @@ async function checkBucket(s3: S3Client, bucket: string, where: string, local: b
   }
 }
 
+/** Through the operator route (signed): --wait reports drafts and failures, which the public API never shows. */
 async function getArticle(apiUrl: string, id: string): Promise<Article | null> {
   let res: Response;
   try {
-    res = await fetch(`${apiUrl}/articles/${encodeURIComponent(id)}`, { signal: AbortSignal.timeout(10_000) });
+    res = await signedFetch(`${apiUrl}/admin/articles/${encodeURIComponent(id)}`, { key: await operatorKey(apiUrl), signal: AbortSignal.timeout(10_000) });
   } catch (err) {
     throw new ToolError('stack_unreachable', `The query API does not answer at ${apiUrl} (${describeError(err)}).`);
   }
   if (res.status === 404) return null;
-  if (!res.ok) throw new ToolError('api_error', `GET ${apiUrl}/articles/${id} answered ${res.status}.`);
+  if (res.status === 403) throw new ToolError('api_error', `GET ${apiUrl}/admin/articles/${id} answered 403: the operator routes need IAM credentials allowed to call execute-api:Invoke on them.`);
+  if (!res.ok) throw new ToolError('api_error', `GET ${apiUrl}/admin/articles/${id} answered ${res.status}.`);
   return (await res.json()) as Article;
 }
 

@@ -1,6 +1,7 @@
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { signedFetch } from '../../local/sigv4';
 import { s3Client } from '../../scripts/lib';
+import Ajv2020 from 'ajv/dist/2020';
 import { inject } from 'vitest';
 
 export const stack = inject('stack');
@@ -50,4 +51,32 @@ export async function findBySourceKey(sourceKey: string, status = 'published'): 
     cursor = body.nextCursor;
   } while (cursor);
   return undefined;
+}
+
+/**
+ * Checks a response against the API's own OpenAPI document: the route and status are
+ * documented, and the body fits the documented schema (closed: no undeclared field).
+ * Returns what is wrong, or null.
+ */
+export async function openApiChecker(): Promise<(path: string, status: number, body: unknown) => string | null> {
+  const { body: doc } = await api('/openapi.json');
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  ajv.addSchema({ $id: 'doc', ...doc });
+  const errorSchema = ajv.getSchema('doc#/components/schemas/Error')!;
+  return (path, status, body) => {
+    // As the API routes: trailing slashes do not count.
+    const route = path.split('?')[0]!.replace(/(.)\/+$/, '$1').replace(/^(\/admin)?\/articles\/[^/]+$/, '$1/articles/{id}');
+    const op = doc.paths[route]?.get;
+    if (!op) {
+      // Not a route: only an error can answer it.
+      if (status < 400) return `${route} answered ${status} but is not documented`;
+      return errorSchema(body) ? null : `error body ${JSON.stringify(errorSchema.errors)}`;
+    }
+    const res = op.responses[String(status)];
+    if (!res) return `${route} does not document status ${status}`;
+    const ref = res.content?.['application/json']?.schema?.$ref;
+    if (!ref) return null;
+    const check = ajv.getSchema(`doc${ref}`)!;
+    return check(body) ? null : `${route} ${status}: ${JSON.stringify(check.errors)}`;
+  };
 }
