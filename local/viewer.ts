@@ -52,6 +52,8 @@ export function viewerRoute(dir = fileURLToPath(new URL('./viewer/', import.meta
   return async (req: IncomingMessage, res: ServerResponse) => {
     const target = req.url ?? '/';
     if (target.startsWith('/viewer/operator/')) return operator(req, res);
+    // A target that is no path ("//host...", a broken one) is not the viewer's: the API answers it (400).
+    if (!target.startsWith('/') || target.startsWith('//') || !URL.canParse(target, 'http://localhost')) return false;
     const path = new URL(target, 'http://localhost').pathname;
     let name: string;
     if (path === '/') name = 'index.html';

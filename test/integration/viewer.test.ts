@@ -90,6 +90,8 @@ describe('viewer route', () => {
     expect(Number(head.headers['content-length'])).toBeGreaterThan(1000);
     expect(head.body.length).toBe(0);
     expect((await rawGet('/', {}, 'POST')).status).toBe(405);
+    // A target that is no path goes on to the API's 400, never a 500 from the viewer's URL parsing.
+    for (const path of ['//%ZZ/x', '//']) expect((await rawGet(path)).status, path).toBe(400);
     for (const path of ['/viewer/..%2f..%2fpackage.json', '/viewer/%2e%2e/viewer.ts', '/viewer/../viewer.ts', '/viewer/missing.js', '/viewer/', '/viewer/.hidden.js']) {
       const res = await rawGet(path);
       expect(res.status, path).toBe(404);
