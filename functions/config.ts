@@ -1,8 +1,11 @@
 /**
  * Every environment variable, read and validated once at start-up. A bad value fails
  * fast with a ConfigError naming the variable, instead of surfacing mid-request.
+ *
+ * Not zod (declined, measured): the same rules as a zod schema (git log: "config.ts with
+ * zod") cost 15 ms more CPU per cold start, zod already loaded (2.5 → 17.5 ms median,
+ * Node 22, a loaded machine), against the API's 60 ms cold-start budget.
  */
-import * as z from 'zod';
 import { ConfigError } from './core/errors';
 import { DEFAULTS, ENV } from './definitions';
 
@@ -35,85 +38,39 @@ export interface Config {
   dynamodbEndpoint: string | undefined;
 }
 
-/**
- * Each variable's text becomes a value through one zod schema: blank counts as unset, then
- * the fallback applies. The messages name the variable and quote the bad value.
- */
-type Setting<T> = z.ZodType<T, string | undefined>;
-
-/** Trimmed text; blank or missing is `fallback` (required when there is none). */
-function text(name: string, fallback?: string): Setting<string> {
-  return z
-    .string()
-    .optional()
-    .transform((raw, ctx) => {
-      const v = raw?.trim();
-      if (v) return v;
-      if (fallback !== undefined) return fallback;
-      ctx.addIssue({ code: 'custom', message: `${name} is required but not set` });
-      return z.NEVER;
-    });
+function str(env: Env, name: string, fallback?: string): string {
+  const v = env[name]?.trim();
+  if (v) return v;
+  if (fallback !== undefined) return fallback;
+  throw new ConfigError(`${name} is required but not set`);
 }
 
-function optionalText(name: string): Setting<string | undefined> {
-  return text(name, '').transform((v) => v || undefined);
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${n}`);
+  return n;
 }
 
-function int(name: string, fallback: number, min: number, max: number): Setting<number> {
-  return text(name, String(fallback))
-    .pipe(z.string().regex(/^\d+$/, { error: (iss) => `${name} must be a whole number, got "${iss.input}"` }))
-    .transform(Number)
-    .pipe(z.number().refine((n) => n >= min && n <= max, { error: (iss) => `${name} must be between ${min} and ${max}, got ${iss.input}` }));
+function list(env: Env, name: string, fallback: string): string[] {
+  return str(env, name, fallback)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
-/** A comma list, each entry checked by `item` (a schema whose messages name the variable). */
-function list<T = string>(name: string, fallback: string, item: z.ZodType<T, string> = z.string() as never): Setting<T[]> {
-  return text(name, fallback).transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)).pipe(z.array(item));
+function url(env: Env, name: string, fallback?: string): string {
+  const v = str(env, name, fallback);
+  try {
+    const u = new URL(v);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+  } catch {
+    throw new ConfigError(`${name} must be an http(s) URL, got "${v}"`);
+  }
+  return v.replace(/\/+$/, '');
 }
-
-/** An http(s) URL without its trailing slashes. */
-function httpUrl(name: string): z.ZodType<string, string> {
-  return z
-    .string()
-    .refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), { error: (iss) => `${name} must be an http(s) URL, got "${iss.input}"` })
-    .transform((v) => v.replace(/\/+$/, ''));
-}
-
-const oneOf = <T extends string>(values: readonly T[], error: (got: string) => string) =>
-  z.string().transform((v, ctx) => {
-    const lower = v.toLowerCase() as T;
-    if (values.includes(lower)) return lower;
-    ctx.addIssue({ code: 'custom', message: error(v) });
-    return z.NEVER;
-  });
-
-/** The environment, one line per variable. */
-const ENV_SCHEMA = z.object({
-  [ENV.INCOMING_BUCKET]: text(ENV.INCOMING_BUCKET, DEFAULTS.incomingBucket),
-  [ENV.MEDIA_BUCKET]: text(ENV.MEDIA_BUCKET, DEFAULTS.mediaBucket),
-  [ENV.TABLE_NAME]: text(ENV.TABLE_NAME, DEFAULTS.tableName),
-  [ENV.S3_ENDPOINT]: optionalText(ENV.S3_ENDPOINT).pipe(httpUrl(ENV.S3_ENDPOINT).optional()),
-  [ENV.DYNAMODB_ENDPOINT]: optionalText(ENV.DYNAMODB_ENDPOINT).pipe(httpUrl(ENV.DYNAMODB_ENDPOINT).optional()),
-  // Required unless S3_ENDPOINT is set (loadConfig fills it in then).
-  [ENV.MEDIA_BASE_URL]: optionalText(ENV.MEDIA_BASE_URL).pipe(httpUrl(ENV.MEDIA_BASE_URL).optional()),
-  [ENV.DEFAULT_TIMEZONE]: text(ENV.DEFAULT_TIMEZONE, 'UTC').refine(isValidTimeZone, {
-    error: (iss) => `${ENV.DEFAULT_TIMEZONE} must be an IANA time zone such as "Asia/Shanghai", got "${iss.input}"`,
-  }),
-  [ENV.ARTICLE_MAX_BYTES]: int(ENV.ARTICLE_MAX_BYTES, 5 * 1024 * 1024, 1024, 100 * 1024 * 1024),
-  [ENV.IMAGE_WIDTHS]: list(ENV.IMAGE_WIDTHS, '320,640,960,1280,1920', z.string().refine((w) => /^\d+$/.test(w) && Number(w) >= 16 && Number(w) <= 8192, {
-    error: (iss) => `${ENV.IMAGE_WIDTHS} must be a comma list of widths from 16 to 8192, got "${iss.input}"`,
-  }).transform(Number)),
-  [ENV.IMAGE_FORMATS]: list(ENV.IMAGE_FORMATS, 'webp', oneOf(['webp', 'avif'] as const, (f) => `${ENV.IMAGE_FORMATS} may list only webp and avif, got "${f}"`)),
-  [ENV.IMAGE_MAX_BYTES]: int(ENV.IMAGE_MAX_BYTES, 26_214_400, 1, 1024 * 1024 * 1024),
-  [ENV.IMAGE_MAX_PIXELS]: int(ENV.IMAGE_MAX_PIXELS, 100_000_000, 1, 1_000_000_000),
-  [ENV.IMAGE_FETCH_TIMEOUT_MS]: int(ENV.IMAGE_FETCH_TIMEOUT_MS, 10_000, 1, 15 * 60 * 1000),
-  [ENV.IMAGE_FETCH_ALLOW_PRIVATE_HOSTS]: list(ENV.IMAGE_FETCH_ALLOW_PRIVATE_HOSTS, '', z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:/]+):\d{1,5}$/, {
-    error: (iss) => `${ENV.IMAGE_FETCH_ALLOW_PRIVATE_HOSTS} entries must be host:port, got "${iss.input}"`,
-  }).transform((h) => h.toLowerCase())),
-  [ENV.IMAGE_FETCH_HOSTS]: list(ENV.IMAGE_FETCH_HOSTS, '', z.string().transform((h) => h.toLowerCase())),
-  [ENV.CURSOR_SECRET]: optionalText(ENV.CURSOR_SECRET),
-  [ENV.CORS_ALLOWED_ORIGINS]: list(ENV.CORS_ALLOWED_ORIGINS, '*'),
-});
 
 export function isValidTimeZone(tz: string): boolean {
   // The first time-zone-aware DateTimeFormat loads ICU's zone data (~30 ms of every cold
@@ -129,35 +86,60 @@ export function isValidTimeZone(tz: string): boolean {
 }
 
 export function loadConfig(env: Env = process.env): Config {
-  const parsed = ENV_SCHEMA.safeParse(env);
-  // The first problem, in the order above, as one ConfigError naming the variable.
-  if (!parsed.success) throw new ConfigError(parsed.error.issues[0]!.message);
-  const e = parsed.data;
-  const s3Endpoint = e[ENV.S3_ENDPOINT];
+  const incomingBucket = str(env, ENV.INCOMING_BUCKET, DEFAULTS.incomingBucket);
+  const mediaBucket = str(env, ENV.MEDIA_BUCKET, DEFAULTS.mediaBucket);
+  const s3Endpoint = env[ENV.S3_ENDPOINT]?.trim() ? url(env, ENV.S3_ENDPOINT) : undefined;
+  const dynamodbEndpoint = env[ENV.DYNAMODB_ENDPOINT]?.trim() ? url(env, ENV.DYNAMODB_ENDPOINT) : undefined;
   // Locally the media bucket is served by the S3 emulator itself.
-  const mediaBaseUrl = e[ENV.MEDIA_BASE_URL] ?? (s3Endpoint ? `${s3Endpoint}/${e[ENV.MEDIA_BUCKET]}` : undefined);
-  if (!mediaBaseUrl) throw new ConfigError(`${ENV.MEDIA_BASE_URL} is required but not set`);
+  const mediaBaseUrl = url(env, ENV.MEDIA_BASE_URL, s3Endpoint ? `${s3Endpoint}/${mediaBucket}` : undefined);
+
+  const defaultTimezone = str(env, ENV.DEFAULT_TIMEZONE, 'UTC');
+  if (!isValidTimeZone(defaultTimezone)) {
+    throw new ConfigError(`${ENV.DEFAULT_TIMEZONE} must be an IANA time zone such as "Asia/Shanghai", got "${defaultTimezone}"`);
+  }
+
+  const widths = list(env, ENV.IMAGE_WIDTHS, '320,640,960,1280,1920').map((w) => {
+    if (!/^\d+$/.test(w) || Number(w) < 16 || Number(w) > 8192) {
+      throw new ConfigError(`${ENV.IMAGE_WIDTHS} must be a comma list of widths from 16 to 8192, got "${w}"`);
+    }
+    return Number(w);
+  });
+  const formats = list(env, ENV.IMAGE_FORMATS, 'webp').map((f) => {
+    const lower = f.toLowerCase();
+    if (lower !== 'webp' && lower !== 'avif') {
+      throw new ConfigError(`${ENV.IMAGE_FORMATS} may list only webp and avif, got "${f}"`);
+    }
+    return lower;
+  });
+
+  const allowPrivateHosts = list(env, ENV.IMAGE_FETCH_ALLOW_PRIVATE_HOSTS, '').map((h) => {
+    if (!/^(\[[0-9a-fA-F:.]+\]|[^\s:/]+):\d{1,5}$/.test(h)) {
+      throw new ConfigError(`${ENV.IMAGE_FETCH_ALLOW_PRIVATE_HOSTS} entries must be host:port, got "${h}"`);
+    }
+    return h.toLowerCase();
+  });
+
   return {
-    incomingBucket: e[ENV.INCOMING_BUCKET],
-    mediaBucket: e[ENV.MEDIA_BUCKET],
-    tableName: e[ENV.TABLE_NAME],
+    incomingBucket,
+    mediaBucket,
+    tableName: str(env, ENV.TABLE_NAME, DEFAULTS.tableName),
     mediaBaseUrl,
-    defaultTimezone: e[ENV.DEFAULT_TIMEZONE],
-    articleMaxBytes: e[ENV.ARTICLE_MAX_BYTES],
+    defaultTimezone,
+    articleMaxBytes: int(env, ENV.ARTICLE_MAX_BYTES, 5 * 1024 * 1024, 1024, 100 * 1024 * 1024),
     image: {
-      widths: [...new Set(e[ENV.IMAGE_WIDTHS])].sort((a, b) => a - b),
-      formats: [...new Set(e[ENV.IMAGE_FORMATS])],
-      maxBytes: e[ENV.IMAGE_MAX_BYTES],
-      maxPixels: e[ENV.IMAGE_MAX_PIXELS],
-      fetchTimeoutMs: e[ENV.IMAGE_FETCH_TIMEOUT_MS],
-      allowPrivateHosts: e[ENV.IMAGE_FETCH_ALLOW_PRIVATE_HOSTS],
-      onlyHosts: e[ENV.IMAGE_FETCH_HOSTS],
+      widths: [...new Set(widths)].sort((a, b) => a - b),
+      formats: [...new Set(formats)] as ('webp' | 'avif')[],
+      maxBytes: int(env, ENV.IMAGE_MAX_BYTES, 26_214_400, 1, 1024 * 1024 * 1024),
+      maxPixels: int(env, ENV.IMAGE_MAX_PIXELS, 100_000_000, 1, 1_000_000_000),
+      fetchTimeoutMs: int(env, ENV.IMAGE_FETCH_TIMEOUT_MS, 10_000, 1, 15 * 60 * 1000),
+      allowPrivateHosts,
+      onlyHosts: list(env, ENV.IMAGE_FETCH_HOSTS, '').map((h) => h.toLowerCase()),
     },
     // Only the query API signs cursors; it checks this is set (api/handler.ts). A random
     // per-process secret would break cursors across Lambda instances, so none is invented.
-    cursorSecret: e[ENV.CURSOR_SECRET],
-    corsAllowedOrigins: e[ENV.CORS_ALLOWED_ORIGINS],
+    cursorSecret: env[ENV.CURSOR_SECRET]?.trim() || undefined,
+    corsAllowedOrigins: list(env, ENV.CORS_ALLOWED_ORIGINS, '*'),
     s3Endpoint,
-    dynamodbEndpoint: e[ENV.DYNAMODB_ENDPOINT],
+    dynamodbEndpoint,
   };
 }
