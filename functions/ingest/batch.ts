@@ -2,6 +2,10 @@
  * One Lambda invocation's worth of work: every record of the batch is handled, and one
  * failing record never loses the others. SQS messages that fail are reported back
  * (ReportBatchItemFailures) so only they are retried, then dead-lettered.
+ *
+ * Not @aws-lambda-powertools/batch (declined, measured): processPartialResponse ran a
+ * 10-message batch 10 at once (processInParallel; peak concurrency 10) or 1 at a time, where
+ * ingest wants 3 (sharp's memory on one vCPU), and direct S3 invocations are not SQS records.
  */
 import pLimit from 'p-limit';
 import type { Logger } from '../ports';
