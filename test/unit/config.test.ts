@@ -6,19 +6,16 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../functions/config';
 import { ConfigError } from '../../functions/core/errors';
 
-function failure(env: Record<string, string>): string {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as Error).message;
-  }
-  throw new Error('loadConfig accepted it');
+/** loadConfig refuses `env` with a ConfigError whose message is exactly `message`. */
+function expectRefused(env: Record<string, string>, message: string): void {
+  const load = () => loadConfig(env);
+  expect(load).toThrow(ConfigError);
+  expect(load).toThrow(new ConfigError(message));
 }
 
 describe('loadConfig', () => {
   it('fills every default from an empty environment, except MEDIA_BASE_URL', () => {
-    expect(failure({})).toBe('MEDIA_BASE_URL is required but not set');
+    expectRefused({}, 'MEDIA_BASE_URL is required but not set');
     expect(loadConfig({ MEDIA_BASE_URL: 'https://media.example/' })).toEqual({
       incomingBucket: 'articles-incoming',
       mediaBucket: 'articles-media',
@@ -84,7 +81,7 @@ describe('loadConfig', () => {
     [{ IMAGE_MAX_PIXELS: '-5' }, 'IMAGE_MAX_PIXELS must be a whole number, got "-5"'],
     [{ IMAGE_FETCH_TIMEOUT_MS: '900001' }, 'IMAGE_FETCH_TIMEOUT_MS must be between 1 and 900000, got 900001'],
   ])('refuses %j: %s', (bad, message) => {
-    expect(failure({ MEDIA_BASE_URL: 'https://media.example', ...bad })).toBe(message);
+    expectRefused({ MEDIA_BASE_URL: 'https://media.example', ...bad }, message);
   });
 
   it('accepts time-zone aliases that Intl knows', () => {
