@@ -105,6 +105,7 @@ function toObjectEvent(r: RawS3Record): ObjectEvent | null {
     size: typeof size === 'number' ? size : null,
     eventTime: typeof r.eventTime === 'string' ? r.eventTime : null,
     ...(kind === 'created' && r.reprocess === true ? { force: true } : {}),
+    ...(name === 'ObjectRemoved:DeleteMarkerCreated' ? { deleteMarker: true } : {}),
   };
 }
 
