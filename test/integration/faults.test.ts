@@ -137,9 +137,9 @@ async function put(key: string, text: string) {
   await s3.send(new PutObjectCommand({ Bucket: IN, Key: key, Body: text }));
 }
 
-/** The article item's PutItem (not a listing, not the image records). */
+/** The transaction that writes the article item (with its listings and counts). */
 const articlePut = (key: string) => (r: { target: string | null; body: string }) =>
-  r.target === 'PutItem' && r.body.includes(`"A#${articleId(key)}"`) && r.body.includes('"sk":{"S":"A"}');
+  r.target === 'TransactWriteItems' && r.body.includes(`"A#${articleId(key)}"`) && r.body.includes('"sk":{"S":"A"}');
 
 describe('ingest when an answer is lost after the write was applied', () => {
   for (const kind of ['error', 'drop', 'throttle'] as FaultKind[]) {
@@ -175,7 +175,7 @@ describe('ingest when an answer is lost after the write was applied', () => {
     expect(await ingestEvent(deps, settings, event('created', key))).toBe('published');
     await put(key, '---\ntitle: two\ncategories: [b]\n---\nsecond\n');
     const ev = event('created', key);
-    // Every attempt of the listings transaction fails: the SDK gives up, the event fails.
+    // Every attempt of the transaction fails: the SDK gives up, the event fails.
     ddbProxy.inject({ match: (r) => r.target === 'TransactWriteItems' && r.body.includes(`A#${articleId(key)}`), kind: 'error', phase: 'before', times: 50 });
     await expect(ingestEvent(deps, settings, ev)).rejects.toThrow();
     ddbProxy.reset();
