@@ -163,6 +163,7 @@ describe('ingest when an answer is lost after the write was applied', () => {
     await put(key, '---\ntitle: one\n---\nbody\n');
     expect(await ingestEvent(deps, settings, event('created', key))).toBe('published');
     expect(await bodiesOf(key)).toHaveLength(1);
+    await s3.send(new DeleteObjectCommand({ Bucket: IN, Key: key }));
     ddbProxy.inject({ match: articlePut(key), kind: 'error', phase: 'after' });
     expect(await ingestEvent(deps, settings, event('removed', key))).toBe('deleted');
     expect(await bodiesOf(key)).toEqual([]);
