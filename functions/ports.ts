@@ -31,6 +31,19 @@ export interface ObjectStore {
   exists(bucket: string, key: string): Promise<boolean>;
 }
 
+/** The object store the ingest path works on: it also asks what a key serves now. */
+export interface IngestObjectStore extends ObjectStore {
+  /** What the bucket serves for the key now (its current version), or null. */
+  head(bucket: string, key: string): Promise<ObjectHead | null>;
+}
+
+export interface ObjectHead {
+  etag: string | null;
+  size: number | null;
+  /** ISO. */
+  lastModified: string | null;
+}
+
 export class ObjectTooLargeError extends Error {
   override readonly name = 'ObjectTooLargeError';
   constructor(
@@ -65,35 +78,60 @@ export interface ArticleRecord extends ArticleSummary {
   sortDate: string;
 }
 
-/** What the ingest path needs to decide whether an event changes anything. */
+/** One listing item of an article, as the article item records it (adapter-defined keys). */
+export interface IndexListing {
+  sk: string;
+  facet: string;
+  key: string;
+  name: string;
+}
+
+/** What the ingest path needs to decide whether an event changes anything, and to write the change. */
 export interface IndexState {
   id: string;
   /** Normalized sequencer of the newest applied event (see core/events.ts). */
   sequencer: string;
+  /** Revision of the article item: bumped by every transition, which is conditioned on it. */
+  rev: number;
   deleted: boolean;
   sourceEtag: string | null;
   contentHash: string | null;
   pipelineVersion: number;
   bodyKey: string | null;
   status: ArticleStatus | null;
-  /** False while (or if a crash left) the listings and counts not yet in step with the article. */
-  complete: boolean;
   /** Image warnings of the stored result: a re-upload of the same bytes then tries them again. */
   imageWarnings: number;
+  /** The listing items that exist for this revision (the next transition replaces them). */
+  listings: IndexListing[];
+  /** Bodies replaced by a transition and not deleted yet (see ArticleWriter.forgetBodies). */
+  supersededBodyKeys: string[];
 }
 
+/** What a transition wrote: the new revision and the bodies it replaced (delete them, then forgetBodies). */
+export interface Transition {
+  rev: number;
+  superseded: string[];
+}
+
+/**
+ * Every change to an article is ONE conditional write, conditioned on the revision in the
+ * state the event read (null: nothing was there). If the article changed since, the write
+ * throws LostRaceError and changes nothing: the event reads again and decides again.
+ * Readers never see a half-applied change.
+ */
 export interface ArticleWriter {
   getState(id: string): Promise<IndexState | null>;
+  /** Publishes/updates the article with its listings and exact counts, for the event `sequencer`. */
+  save(record: ArticleRecord, sequencer: string, read: IndexState | null): Promise<Transition>;
+  /** Replaces the article with a tombstone carrying `sequencer` (older events then lose). */
+  remove(id: string, sourceKey: string, sequencer: string, read: IndexState | null): Promise<Transition>;
+  /** The same content was uploaded again: only the sequencer (and ETag) move on. */
+  touch(id: string, sequencer: string, read: IndexState, etag: string | null): Promise<Transition>;
   /**
-   * Stores the article and its listings for the event with `sequencer`, keeping the
-   * per-facet counts exact. Throws StaleEventError if a newer event was applied.
-   * Returns the body key the article had before, so the caller can delete it.
+   * Drops `keys` from the superseded bodies once they are deleted, if the article is still at
+   * `rev` (a newer transition carries them on and deletes them itself).
    */
-  save(record: ArticleRecord, sequencer: string, opts?: WriteOptions): Promise<void>;
-  /** Deletes the article (keeping a tombstone with the sequencer). Stale: StaleEventError. */
-  remove(id: string, sourceKey: string, sequencer: string, opts?: WriteOptions): Promise<void>;
-  /** Records that an event with unchanged content was seen. Stale: StaleEventError. */
-  touch(id: string, sequencer: string): Promise<void>;
+  forgetBodies(id: string, rev: number): Promise<void>;
 }
 
 export interface ListQuery {
@@ -257,13 +295,4 @@ export interface Metrics {
   add(name: string, unit: MetricUnit, value: number): void;
   /** Publishes what was added since the last flush, if anything; never throws. */
   flush(): void;
-}
-
-/** Options of ArticleWriter.save/remove. */
-export interface WriteOptions {
-  /**
-   * Deletes bodies the article no longer uses. Called before the write is marked complete,
-   * so one that throws leaves the keys recorded for the event's retry (or the next event).
-   */
-  releaseBodies?: (bodyKeys: string[]) => Promise<void>;
 }

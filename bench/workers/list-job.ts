@@ -52,7 +52,7 @@ async function listLatency(arg: { small: number; large: number; requests: number
     const id = articleId(key);
     const md = `---\ntitle: Listed in ${category}\ndate: 2024-01-01T00:00:00Z\ncategories: [${category}]\n---\nBody text.\n`;
     const built = await buildArticle(new TextEncoder().encode(md), { id, key, uploadedAt: '2024-01-01T00:00:00Z', defaultTimezone: 'UTC' });
-    await index.save({ ...built.record, bodyKey: null, sourceEtag: null, contentHash: null, pipelineVersion: 1, processedAt: '2024-01-01T00:00:00Z' }, '1');
+    await index.save({ ...built.record, bodyKey: null, sourceEtag: null, contentHash: null, pipelineVersion: 1, processedAt: '2024-01-01T00:00:00Z' }, '1', null);
     const res = await doc.send(new QueryCommand({ TableName: TABLE, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `A#${id}` } }));
     // The article, the newest-first listing and the category listing (its slug listing is left out).
     return (res.Items ?? []).filter((it) => it.sk === 'A' || it.sk === 'L#all#' || String(it.sk).startsWith('L#category#'));

@@ -31,14 +31,12 @@
  */
 import {
   GetCommand,
-  PutCommand,
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { StaleEventError } from '../core/errors';
-import { compareSequencers } from '../core/events';
+import { LostRaceError, TransactionTooLargeError } from '../core/errors';
 import type { ArticleSummary } from '../core/types';
 import type {
   ArticleReader,
@@ -46,17 +44,18 @@ import type {
   ArticleWriter,
   CountedFacet,
   Facet,
+  IndexListing,
   IndexState,
   ListPage,
   ListQuery,
-  WriteOptions,
+  Transition,
 } from '../ports';
+import { TRANSACTION_LIMITS } from '../write-budget';
 
 type Item = Record<string, unknown>;
 type TxItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 
 const GSI = 'gsi1';
-const MAX_TX_ITEMS = 100;
 const TOMBSTONE_TTL_SECONDS = 90 * 24 * 3600;
 const COUNTED: ReadonlySet<string> = new Set<CountedFacet>(['category', 'tag', 'author']);
 
@@ -118,21 +117,61 @@ export function summaryOf(r: ArticleRecord): ArticleSummary {
 
 const isCounted = (facet: string, status: unknown) => COUNTED.has(facet) && status === 'published';
 
-function isConditionFailure(err: unknown): boolean {
-  const name = (err as { name?: string })?.name;
-  return name === 'ConditionalCheckFailedException' || name === 'TransactionCanceledException';
+/** The compare-and-set: the article item is still at the revision the event read. */
+const revisionCondition = (read: IndexState) => (read.rev ? 'rev = :read' : 'attribute_exists(pk) AND attribute_not_exists(rev)');
+
+/** Codes of a cancelled transaction's items, in the order of TransactItems ('None' where fine). */
+function cancellationCodes(err: unknown): string[] {
+  const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+  return reasons.map((r) => r?.Code ?? 'None');
 }
 
-/** Which items of a cancelled transaction failed their condition (indexes into TransactItems). */
-function failedConditions(err: unknown): number[] {
-  const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
-  return reasons.flatMap((r, i) => (r?.Code === 'ConditionalCheckFailed' ? [i] : []));
+const isConditionFailure = (err: unknown) => (err as { name?: string })?.name === 'ConditionalCheckFailedException';
+
+/**
+ * Another transaction held one of our items (a hot count item: every article of one
+ * category updates it). Nothing was written; the same transaction may simply be sent again.
+ */
+function isContention(err: unknown): boolean {
+  const name = (err as { name?: string })?.name;
+  if (name === 'TransactionConflictException' || name === 'TransactionInProgressException') return true;
+  if (name !== 'TransactionCanceledException') return false;
+  const codes = cancellationCodes(err);
+  return codes.includes('TransactionConflict') && !codes.includes('ConditionalCheckFailed');
+}
+
+/** How contention is retried: exponential backoff with full jitter (see backoffDelay). */
+export interface ContentionPolicy {
+  attempts: number;
+  baseMs: number;
+  capMs: number;
+}
+
+export const DEFAULT_CONTENTION: ContentionPolicy = { attempts: 12, baseMs: 20, capMs: 2_000 };
+
+/**
+ * Full jitter (a uniform wait in [0, min(cap, base * 2^attempt))): concurrent writers of one
+ * hot item spread out instead of colliding again in step. A small helper rather than the
+ * SDK's retry strategy: the SDK does not retry TransactionCanceledException, and
+ * Powertools has no general retry utility.
+ */
+export function backoffDelay(attempt: number, p: ContentionPolicy, random: () => number = Math.random): number {
+  return Math.floor(random() * Math.min(p.capMs, p.baseMs * 2 ** attempt));
+}
+
+/** Rough size of an item as DynamoDB counts it (names + values), for the transaction budget. */
+function itemBytes(item: unknown): number {
+  return Buffer.byteLength(JSON.stringify(item) ?? '', 'utf8');
 }
 
 export class DynamoArticleIndex implements ArticleWriter, ArticleReader {
+  /** Contention retries and transactions sent, since construction (tests and the bench read them). */
+  readonly stats = { transactions: 0, contentionRetries: 0 };
+
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
+    private readonly contention: ContentionPolicy = DEFAULT_CONTENTION,
   ) {}
 
   // ------------------------------------------------------------------ writes
@@ -143,7 +182,8 @@ export class DynamoArticleIndex implements ArticleWriter, ArticleReader {
         TableName: this.table,
         Key: { pk: articlePk(id), sk: ARTICLE_SK },
         ConsistentRead: true,
-        ProjectionExpression: 'id, seq, deleted, sourceEtag, contentHash, pipelineVersion, bodyKey, #s, complete, imageWarnings',
+        ProjectionExpression:
+          'id, seq, rev, deleted, sourceEtag, contentHash, pipelineVersion, bodyKey, #s, imageWarnings, listings, supersededBodyKeys',
         ExpressionAttributeNames: { '#s': 'status' },
       }),
     );
@@ -152,27 +192,34 @@ export class DynamoArticleIndex implements ArticleWriter, ArticleReader {
     return {
       id,
       sequencer: String(it.seq),
+      rev: Number(it.rev ?? 0),
       deleted: it.deleted === true,
       sourceEtag: (it.sourceEtag as string | undefined) ?? null,
       contentHash: (it.contentHash as string | undefined) ?? null,
       pipelineVersion: Number(it.pipelineVersion ?? 0),
       bodyKey: (it.bodyKey as string | undefined) ?? null,
       status: (it.status as IndexState['status']) ?? null,
-      complete: it.complete === true,
       imageWarnings: Number(it.imageWarnings ?? 0),
+      listings: Array.isArray(it.listings) ? (it.listings as IndexListing[]) : [],
+      supersededBodyKeys: Array.isArray(it.supersededBodyKeys) ? (it.supersededBodyKeys as string[]) : [],
     };
   }
 
-  async save(record: ArticleRecord, sequencer: string, opts: WriteOptions = {}): Promise<void> {
+  async save(record: ArticleRecord, sequencer: string, read: IndexState | null): Promise<Transition> {
     const imageWarnings = record.warnings.filter((w) => w.code.startsWith('image_')).length;
-    const item: Item = { ...record, pk: articlePk(record.id), sk: ARTICLE_SK, seq: sequencer, complete: false, imageWarnings };
-    const { superseded } = await this.putArticleItem(item, sequencer, record.bodyKey);
-    await this.syncListings(record.id, sequencer, listingsOf(record), summaryOf(record), record);
-    if (superseded.length) await opts.releaseBodies?.(superseded);
-    await this.markComplete(record.id, sequencer);
+    const listings = listingsOf(record);
+    const item: Item = {
+      ...record,
+      pk: articlePk(record.id),
+      sk: ARTICLE_SK,
+      seq: sequencer,
+      imageWarnings,
+      listings: listings.map(({ sk, facet, key, name }) => ({ sk, facet, key, name })),
+    };
+    return this.transition(item, read, { listings, record });
   }
 
-  async remove(id: string, sourceKey: string, sequencer: string, opts: WriteOptions = {}): Promise<void> {
+  async remove(id: string, sourceKey: string, sequencer: string, read: IndexState | null): Promise<Transition> {
     const tombstone: Item = {
       pk: articlePk(id),
       sk: ARTICLE_SK,
@@ -180,135 +227,86 @@ export class DynamoArticleIndex implements ArticleWriter, ArticleReader {
       sourceKey,
       seq: sequencer,
       deleted: true,
-      complete: false,
       // Kept long enough to reject late, older events for the key; then DynamoDB expires it.
       expiresAt: Math.floor(Date.now() / 1000) + TOMBSTONE_TTL_SECONDS,
     };
-    const { superseded } = await this.putArticleItem(tombstone, sequencer, null);
-    await this.syncListings(id, sequencer, [], null, null);
-    if (superseded.length) await opts.releaseBodies?.(superseded);
-    await this.markComplete(id, sequencer);
+    return this.transition(tombstone, read, null);
   }
 
-  async touch(id: string, sequencer: string): Promise<void> {
+  async touch(id: string, sequencer: string, read: IndexState, etag: string | null): Promise<Transition> {
+    const rev = read.rev + 1;
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: articlePk(id), sk: ARTICLE_SK },
-          UpdateExpression: 'SET seq = :seq',
-          ConditionExpression: 'attribute_exists(pk) AND seq <= :seq',
-          ExpressionAttributeValues: { ':seq': sequencer },
+          UpdateExpression: `SET seq = :seq, rev = :rev${etag ? ', sourceEtag = :etag' : ''}`,
+          ConditionExpression: revisionCondition(read),
+          ExpressionAttributeValues: { ':seq': sequencer, ':rev': rev, ...(read.rev ? { ':read': read.rev } : {}), ...(etag ? { ':etag': etag } : {}) },
         }),
       );
     } catch (err) {
-      if (isConditionFailure(err)) throw new StaleEventError();
+      if (isConditionFailure(err)) throw new LostRaceError();
       throw err;
     }
+    return { rev, superseded: read.supersededBodyKeys };
   }
 
-  /**
-   * Writes the article item if no newer event owns it (same sequencer: a redelivery, allowed),
-   * carrying the bodies it replaces. Read first and written on condition that nothing changed
-   * since: the answer to the write may be lost (the SDK then retries it), so what it replaced
-   * is never learned from the answer.
-   */
-  private async putArticleItem(item: Item, sequencer: string, keepBodyKey: string | null): Promise<{ superseded: string[] }> {
-    for (let attempt = 0; ; attempt++) {
-      const res = await this.db.send(
-        new GetCommand({
-          TableName: this.table,
-          Key: { pk: item.pk, sk: ARTICLE_SK },
-          ConsistentRead: true,
-          ProjectionExpression: 'seq, bodyKey, supersededBodyKeys',
-        }),
-      );
-      const cur = res.Item;
-      if (cur && compareSequencers(String(cur.seq), sequencer) > 0) throw new StaleEventError();
-      const previousBodyKey = typeof cur?.bodyKey === 'string' ? cur.bodyKey : null;
-      const carried = Array.isArray(cur?.supersededBodyKeys) ? (cur.supersededBodyKeys as unknown[]) : [];
-      const superseded = [...new Set([...carried, previousBodyKey])].filter(
-        (k): k is string => typeof k === 'string' && k !== keepBodyKey,
-      );
-      try {
-        await this.db.send(
-          new PutCommand({
-            TableName: this.table,
-            Item: superseded.length ? { ...item, supersededBodyKeys: superseded } : item,
-            ...(cur
-              ? { ConditionExpression: 'seq = :read', ExpressionAttributeValues: { ':read': cur.seq } }
-              : { ConditionExpression: 'attribute_not_exists(pk)' }),
-          }),
-        );
-        return { superseded };
-      } catch (err) {
-        // Another write came between the read and ours (or ours, answered too late): read again.
-        if (isConditionFailure(err) && attempt < 5) continue;
-        throw err;
-      }
-    }
-  }
-
-  private async markComplete(id: string, sequencer: string): Promise<void> {
+  async forgetBodies(id: string, rev: number): Promise<void> {
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: articlePk(id), sk: ARTICLE_SK },
-          UpdateExpression: 'SET complete = :t REMOVE supersededBodyKeys',
-          ConditionExpression: 'seq = :seq',
-          ExpressionAttributeValues: { ':seq': sequencer, ':t': true },
+          UpdateExpression: 'REMOVE supersededBodyKeys',
+          ConditionExpression: 'rev = :rev',
+          ExpressionAttributeValues: { ':rev': rev },
         }),
       );
     } catch (err) {
-      if (isConditionFailure(err)) throw new StaleEventError();
-      throw err;
+      // A newer transition carried the keys on: it deletes them and forgets them itself.
+      if (!isConditionFailure(err)) throw err;
     }
   }
 
-  private async currentListings(id: string): Promise<Map<string, Item>> {
-    const found = new Map<string, Item>();
-    let start: Record<string, unknown> | undefined;
-    do {
-      const res = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :l)',
-          ExpressionAttributeValues: { ':pk': articlePk(id), ':l': LISTING_PREFIX },
-          ProjectionExpression: 'sk, facet, #k, #n, #s',
-          ExpressionAttributeNames: { '#k': 'key', '#n': 'name', '#s': 'status' },
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const it of res.Items ?? []) found.set(String(it.sk), it);
-      start = res.LastEvaluatedKey;
-    } while (start);
-    return found;
-  }
-
   /**
-   * Brings the article's listing items (and the counts they imply) to `desired`. Runs in
-   * chunks of transactions; each chunk re-checks that this event still owns the article.
-   * A condition race with a concurrent redelivery of the same event is retried from a
-   * fresh read; a newer event taking over raises StaleEventError.
+   * The one write of a transition: the article item, conditioned on the revision the event
+   * read, with every listing put/delete and count update the change implies, in ONE
+   * TransactWriteItems. Since every transition of the article goes through this condition,
+   * the listings and counts in `read` are exactly what is in the table, so the counts stay
+   * exact and no condition is needed on the other items.
    */
-  private async syncListings(
-    id: string,
-    sequencer: string,
-    desired: Listing[],
-    summary: ArticleSummary | null,
-    record: ArticleRecord | null,
-  ): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      const current = await this.currentListings(id);
-      const groups: TxItem[][] = [];
-      const want = new Set(desired.map((l) => l.sk));
-
-      for (const l of desired) {
-        const old = current.get(l.sk);
-        const status = record!.status;
-        const put: TxItem = {
+  private async transition(
+    item: Item,
+    read: IndexState | null,
+    next: { listings: Listing[]; record: ArticleRecord } | null,
+  ): Promise<Transition> {
+    const rev = (read?.rev ?? 0) + 1;
+    const id = String(item.id);
+    const keep = next?.record.bodyKey ?? null;
+    // The bodies this change replaces are recorded in the same write, so a crash before they
+    // are deleted never loses track of one (the next transition carries them on).
+    const superseded = [...new Set([...(read?.supersededBodyKeys ?? []), read?.bodyKey ?? null])].filter(
+      (k): k is string => typeof k === 'string' && k !== keep,
+    );
+    const articlePut: TxItem = {
+      Put: {
+        TableName: this.table,
+        Item: { ...item, rev, ...(superseded.length ? { supersededBodyKeys: superseded } : {}) },
+        ConditionExpression: read ? revisionCondition(read) : 'attribute_not_exists(pk)',
+        ...(read?.rev ? { ExpressionAttributeValues: { ':read': read.rev } } : {}),
+      },
+    };
+    const tx: TxItem[] = [articlePut];
+    const old = new Map((read?.deleted ? [] : (read?.listings ?? [])).map((l) => [l.sk, l]));
+    const oldStatus = read?.status ?? null;
+    const wanted = new Set<string>();
+    if (next) {
+      const { record } = next;
+      const summary = summaryOf(record);
+      for (const l of next.listings) {
+        wanted.add(l.sk);
+        tx.push({
           Put: {
             TableName: this.table,
             Item: {
@@ -317,50 +315,50 @@ export class DynamoArticleIndex implements ArticleWriter, ArticleReader {
               facet: l.facet,
               key: l.key,
               name: l.name,
-              status,
-              seq: sequencer,
-              gsi1pk: `${status}#${l.facet}#${l.key}`,
-              gsi1sk: `${record!.sortDate}#${id}`,
+              status: record.status,
+              seq: item.seq,
+              gsi1pk: `${record.status}#${l.facet}#${l.key}`,
+              gsi1sk: `${record.sortDate}#${id}`,
               summary,
             },
-            ...(old
-              ? {
-                  ConditionExpression: 'attribute_exists(pk) AND #s = :old',
-                  ExpressionAttributeNames: { '#s': 'status' },
-                  ExpressionAttributeValues: { ':old': old.status },
-                }
-              : { ConditionExpression: 'attribute_not_exists(pk)' }),
           },
-        };
-        const delta = (isCounted(l.facet, status) ? 1 : 0) - (old && isCounted(l.facet, old.status) ? 1 : 0);
-        groups.push(delta ? [put, this.countUpdate(l.facet, l.key, l.name, delta)] : [put]);
+        });
+        const was = old.get(l.sk);
+        const delta = (isCounted(l.facet, record.status) ? 1 : 0) - (was && isCounted(was.facet, oldStatus) ? 1 : 0);
+        if (delta) tx.push(this.countUpdate(l.facet, l.key, l.name, delta));
       }
-      for (const [sk, old] of current) {
-        if (want.has(sk)) continue;
-        const del: TxItem = {
-          Delete: {
-            TableName: this.table,
-            Key: { pk: articlePk(id), sk },
-            ConditionExpression: 'attribute_exists(pk) AND #s = :old',
-            ExpressionAttributeNames: { '#s': 'status' },
-            ExpressionAttributeValues: { ':old': old.status },
-          },
-        };
-        const facet = String(old.facet);
-        groups.push(
-          isCounted(facet, old.status)
-            ? [del, this.countUpdate(facet, String(old.key), String(old.name), -1)]
-            : [del],
-        );
-      }
+    }
+    for (const [sk, was] of old) {
+      if (wanted.has(sk)) continue;
+      tx.push({ Delete: { TableName: this.table, Key: { pk: articlePk(id), sk } } });
+      if (isCounted(was.facet, oldStatus)) tx.push(this.countUpdate(was.facet, was.key, was.name, -1));
+    }
+    this.assertFits(tx);
+    await this.send(tx);
+    return { rev, superseded };
+  }
 
+  private assertFits(tx: TxItem[]): void {
+    const bytes = tx.reduce((n, t) => n + itemBytes(t.Put?.Item ?? t.Delete?.Key ?? t.Update?.Key ?? t.ConditionCheck?.Key), 0);
+    if (tx.length > TRANSACTION_LIMITS.maxItems || bytes > TRANSACTION_LIMITS.maxBytes) {
+      throw new TransactionTooLargeError(
+        `a transition of ${tx.length} items and ~${bytes} bytes exceeds one transaction (${TRANSACTION_LIMITS.maxItems} items, ${TRANSACTION_LIMITS.maxBytes} bytes)`,
+      );
+    }
+  }
+
+  /** Sends one transaction; contention is retried with backoff, a lost condition is a lost race. */
+  private async send(tx: TxItem[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      this.stats.transactions++;
       try {
-        await this.writeChunks(id, sequencer, groups);
+        await this.db.send(new TransactWriteCommand({ TransactItems: tx }));
         return;
       } catch (err) {
-        if (err instanceof StaleEventError) throw err;
-        if (isConditionFailure(err) && attempt < 3) continue;
-        throw err;
+        if (cancellationCodes(err)[0] === 'ConditionalCheckFailed') throw new LostRaceError();
+        if (!isContention(err) || attempt >= this.contention.attempts) throw err;
+        this.stats.contentionRetries++;
+        await new Promise((r) => setTimeout(r, backoffDelay(attempt, this.contention)));
       }
     }
   }
@@ -375,33 +373,6 @@ export class DynamoArticleIndex implements ArticleWriter, ArticleReader {
         ExpressionAttributeValues: { ':name': name, ':d': delta },
       },
     };
-  }
-
-  private async writeChunks(id: string, sequencer: string, groups: TxItem[][]): Promise<void> {
-    const ownerCheck: TxItem = {
-      ConditionCheck: {
-        TableName: this.table,
-        Key: { pk: articlePk(id), sk: ARTICLE_SK },
-        ConditionExpression: 'seq = :seq',
-        ExpressionAttributeValues: { ':seq': sequencer },
-      },
-    };
-    let chunk: TxItem[] = [ownerCheck];
-    const flush = async () => {
-      if (chunk.length === 1) return;
-      try {
-        await this.db.send(new TransactWriteCommand({ TransactItems: chunk }));
-      } catch (err) {
-        if (failedConditions(err).includes(0)) throw new StaleEventError();
-        throw err;
-      }
-      chunk = [ownerCheck];
-    };
-    for (const g of groups) {
-      if (chunk.length + g.length > MAX_TX_ITEMS) await flush();
-      chunk.push(...g);
-    }
-    await flush();
   }
 
   // ------------------------------------------------------------------ reads

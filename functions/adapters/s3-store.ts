@@ -10,7 +10,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { ObjectTooLargeError, type ObjectStore, type PutOptions, type StoredObject } from '../ports';
+import { ObjectTooLargeError, type IngestObjectStore, type ObjectHead, type PutOptions, type StoredObject } from '../ports';
 
 function isNotFound(err: unknown): boolean {
   if (err instanceof NoSuchKey || err instanceof NotFound) return true;
@@ -18,7 +18,7 @@ function isNotFound(err: unknown): boolean {
   return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.$metadata?.httpStatusCode === 404;
 }
 
-export class S3ObjectStore implements ObjectStore {
+export class S3ObjectStore implements IngestObjectStore {
   constructor(private readonly s3: S3Client) {}
 
   async get(bucket: string, key: string, opts: { maxBytes?: number } = {}): Promise<StoredObject | null> {
@@ -64,11 +64,15 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async exists(bucket: string, key: string): Promise<boolean> {
+    return (await this.head(bucket, key)) !== null;
+  }
+
+  async head(bucket: string, key: string): Promise<ObjectHead | null> {
     try {
-      await this.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-      return true;
+      const res = await this.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      return { etag: res.ETag ? res.ETag.replace(/"/g, '') : null, size: res.ContentLength ?? null, lastModified: res.LastModified?.toISOString() ?? null };
     } catch (err) {
-      if (isNotFound(err)) return false;
+      if (isNotFound(err)) return null;
       throw err;
     }
   }

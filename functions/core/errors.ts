@@ -36,6 +36,27 @@ export class StaleEventError extends Error {
   }
 }
 
+/**
+ * The article changed between the event's read and its write (another event's transition
+ * won the compare-and-set): the event reads again and decides again.
+ */
+export class LostRaceError extends Error {
+  override readonly name = 'LostRaceError';
+  readonly code = 'lost_race';
+  constructor(message = 'the article changed since this event read it') {
+    super(message);
+  }
+}
+
+/**
+ * A transition that would not fit in one DynamoDB transaction (100 items, 4 MB). The caps
+ * in functions/write-budget.ts rule this out for every article this code writes.
+ */
+export class TransactionTooLargeError extends Error {
+  override readonly name = 'TransactionTooLargeError';
+  readonly code = 'transaction_too_large';
+}
+
 export type ApiErrorCode =
   | 'bad_request'
   | 'invalid_parameter'

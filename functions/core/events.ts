@@ -15,6 +15,8 @@ export interface ObjectEvent {
   etag: string | null;
   size: number | null;
   eventTime: string | null;
+  /** `ObjectRemoved:DeleteMarkerCreated`: a versioned bucket now serves nothing for the key. */
+  deleteMarker?: boolean;
   /**
    * Set by the operator's reprocess tool (see reprocessNotification): process even if the
    * content is unchanged, at the article's current position in the event order.
@@ -103,6 +105,7 @@ function toObjectEvent(r: RawS3Record): ObjectEvent | null {
     size: typeof size === 'number' ? size : null,
     eventTime: typeof r.eventTime === 'string' ? r.eventTime : null,
     ...(kind === 'created' && r.reprocess === true ? { force: true } : {}),
+    ...(name === 'ObjectRemoved:DeleteMarkerCreated' ? { deleteMarker: true } : {}),
   };
 }
 

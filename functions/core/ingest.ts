@@ -1,14 +1,19 @@
 /**
  * What one S3 object event does to the index. S3 delivers at least once and in no fixed
- * order, so every path here is idempotent and older events never undo newer ones:
- * the index's conditional writes (on the normalized sequencer) are the arbiter.
+ * order, so every path here is idempotent and older events never undo newer ones.
+ *
+ * Each event reads the article's state, decides (stale, duplicate, unchanged, publish,
+ * delete), and applies its decision as ONE conditional write conditioned on the revision
+ * it read (ports.ts ArticleWriter). If another event's write landed in between, the write
+ * changes nothing and the event reads and decides again (`decide`). The expensive part
+ * (reading the object, building the article, writing its body) happens at most once.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { BODY_PREFIX, isArticleKey } from '../definitions';
-import type { ArticleRecord, ArticleWriter, Logger, Metrics, ObjectStore } from '../ports';
+import type { ArticleRecord, ArticleWriter, IndexState, IngestObjectStore, Logger, Metrics, StoredObject, Transition } from '../ports';
 import { ObjectTooLargeError } from '../ports';
 import { buildArticle, failedRecord, type ArticleBuildOptions, type ImageStep } from './article';
-import { ArticleError, StaleEventError, errorMessage } from './errors';
+import { ArticleError, LostRaceError, errorMessage } from './errors';
 import { compareSequencers, type ObjectEvent } from './events';
 
 /**
@@ -29,7 +34,7 @@ export type IngestOutcome =
   | 'missing';
 
 export interface IngestDeps {
-  objects: ObjectStore;
+  objects: IngestObjectStore;
   index: ArticleWriter;
   images?: ImageStep;
   log: Logger;
@@ -53,103 +58,217 @@ export function sha256Hex(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** Where an event's processed body goes: one per event, whatever attempt writes it. */
-export function bodyKeyFor(id: string, sequencer: string): string {
-  return `${BODY_PREFIX}${id}/${sequencer}-v${PIPELINE_VERSION}.html`;
+/**
+ * Where an event's processed body goes. One per event (its retries share it), so an older
+ * event's cleanup never deletes the body of a newer event with the same content. A
+ * reprocess runs at the sequencer of the event the index last applied, so it adds a tag of
+ * its own: it never writes under the live body's key.
+ */
+export function bodyKeyFor(id: string, sequencer: string, reprocessTag?: string): string {
+  return `${BODY_PREFIX}${id}/${sequencer}-v${PIPELINE_VERSION}${reprocessTag ? `-r${reprocessTag}` : ''}.html`;
 }
 
-/** Outcomes that leave this event's own body unused, should an earlier attempt have written it. */
-const NO_BODY_OF_ITS_OWN = new Set<IngestOutcome>(['stale', 'missing', 'unchanged', 'duplicate', 'failed']);
+/**
+ * A lost race means another event's transition landed between this event's read and its
+ * write; the event then reads and decides again. Each loss is someone else's progress, so a
+ * few rounds always suffice; past this bound the event fails and the queue retries it.
+ */
+export const MAX_ROUNDS = 10;
+
+/** Outcomes that leave this event's own body unused, should it (or an earlier attempt) have written one. */
+const NO_BODY_OF_ITS_OWN = new Set<IngestOutcome>(['stale', 'missing', 'unchanged', 'duplicate', 'failed', 'deleted']);
+
+/** What one event has learned and written so far; kept across the rounds of its decision. */
+interface EventWork {
+  ev: ObjectEvent;
+  id: string;
+  /** The object as read (undefined: not read yet; null: gone). */
+  object?: StoredObject | null | ObjectTooLargeError;
+  prepared?: { record: ArticleRecord; built: Built | null };
+  /** A reprocess: the sequencer it runs at, fixed by its first read. */
+  pinned?: string;
+  /** Milliseconds the object read took. */
+  readMs?: number;
+  /** The last state read, for leftover bodies to release. */
+  state?: IndexState | null;
+}
+
+type Built = Awaited<ReturnType<typeof buildArticle>>;
 
 export async function ingestEvent(deps: IngestDeps, settings: IngestSettings, ev: ObjectEvent): Promise<IngestOutcome> {
   if (ev.bucket !== settings.incomingBucket || !isArticleKey(ev.key)) return 'ignored';
-  const id = articleId(ev.key);
+  const work: EventWork = { ev, id: articleId(ev.key) };
   let outcome: IngestOutcome;
-  try {
-    outcome = ev.kind === 'removed' ? await remove(deps, settings, ev, id) : await upsert(deps, settings, ev, id);
-  } catch (err) {
-    if (!(err instanceof StaleEventError)) throw err;
-    outcome = 'stale';
+  if (ev.kind === 'removed' && !ev.deleteMarker) {
+    // The upload bucket is versioned: deleting one version may leave another one served
+    // (deleting a noncurrent version changes nothing; deleting the current one makes the
+    // previous one current). The article shows what the bucket serves now, at this event's
+    // place in the order; only when nothing is served is it deleted.
+    const head = await deps.objects.head(settings.incomingBucket, ev.key);
+    outcome = head
+      ? await upsert(deps, settings, { ...work, ev: { ...ev, etag: head.etag, eventTime: head.lastModified ?? ev.eventTime } }, true)
+      : await remove(deps, settings, work);
+  } else {
+    outcome = ev.kind === 'removed' ? await remove(deps, settings, work) : await upsert(deps, settings, work, false);
   }
-  // An earlier attempt of this event may have written its body and then failed; if the
-  // article does not use it now, nothing else ever will.
-  if (ev.kind === 'created' && !ev.force && NO_BODY_OF_ITS_OWN.has(outcome)) {
-    const own = bodyKeyFor(id, ev.sequencer);
-    if ((await deps.index.getState(id))?.bodyKey !== own) await deps.objects.delete(settings.mediaBucket, own);
-  }
+  await releaseLeftovers(deps, settings, work, outcome);
   return outcome;
 }
 
-async function remove(deps: IngestDeps, settings: IngestSettings, ev: ObjectEvent, id: string): Promise<IngestOutcome> {
-  await deps.index.remove(id, ev.key, ev.sequencer, { releaseBodies: (keys) => deleteBodies(deps, settings, keys) });
-  return 'deleted';
+/**
+ * Bodies nobody will use: one this event (or an earlier attempt of it) wrote but did not
+ * make live, and bodies an interrupted transition replaced but did not delete.
+ */
+async function releaseLeftovers(deps: IngestDeps, settings: IngestSettings, work: EventWork, outcome: IngestOutcome): Promise<void> {
+  const own = work.prepared?.record.bodyKey ?? (work.ev.force ? null : bodyKeyFor(work.id, work.ev.sequencer));
+  if (own && NO_BODY_OF_ITS_OWN.has(outcome)) {
+    const now = await deps.index.getState(work.id);
+    if (now?.bodyKey !== own) await deps.objects.delete(settings.mediaBucket, own);
+  }
+  const state = work.state;
+  if (state?.supersededBodyKeys.length) await release(deps, settings, work.id, { rev: state.rev, superseded: state.supersededBodyKeys });
 }
 
-async function upsert(deps: IngestDeps, settings: IngestSettings, ev: ObjectEvent, id: string): Promise<IngestOutcome> {
-  const state = await deps.index.getState(id);
-  if (ev.force) {
-    // A reprocess request takes no place of its own in the event order: it re-runs the
-    // event the index last applied, at that event's sequencer. So a newer upload or delete
-    // (a higher sequencer) always wins, and a deleted article stays deleted; its re-upload,
-    // if any, is handled by that upload's own event.
-    if (state?.deleted) return 'stale';
-    // Never indexed: the event's own (lowest possible) sequencer; any real event outranks it.
-    if (state) ev = { ...ev, sequencer: state.sequencer };
-  }
-  const force = ev.force === true;
-  if (state) {
-    const order = compareSequencers(state.sequencer, ev.sequencer);
-    if (order > 0) return 'stale';
-    if (order === 0 && state.complete && !force) return 'duplicate';
-  }
-  // "Unchanged" only when the stored result is complete and whole: a re-upload is how an
-  // author asks to try images that failed (an origin that was down, a late asset) again.
-  const current =
-    state && !state.deleted && state.complete && state.imageWarnings === 0 && state.pipelineVersion === PIPELINE_VERSION && !force;
-  if (current && ev.etag && state.sourceEtag === ev.etag) {
-    await deps.index.touch(id, ev.sequencer);
-    return 'unchanged';
-  }
+/** Deletes the bodies a transition replaced, then lets the index forget them. */
+async function release(deps: IngestDeps, settings: IngestSettings, id: string, t: Transition): Promise<void> {
+  if (!t.superseded.length) return;
+  for (const key of t.superseded) await deps.objects.delete(settings.mediaBucket, key);
+  await deps.index.forgetBodies(id, t.rev);
+}
 
-  const now = (deps.now ?? (() => new Date()))();
-  const uploadedAt = ev.eventTime ?? now.toISOString();
-  const base = { ...settings, key: ev.key, uploadedAt };
-  let obj;
-  const readStarted = performance.now();
+/** Runs `round` until it decides without losing a race. */
+async function decide(work: EventWork, deps: IngestDeps, round: (state: IndexState | null) => Promise<IngestOutcome>): Promise<IngestOutcome> {
+  for (let i = 0; i < MAX_ROUNDS; i++) {
+    const state = await deps.index.getState(work.id);
+    work.state = state;
+    try {
+      return await round(state);
+    } catch (err) {
+      if (!(err instanceof LostRaceError)) throw err;
+    }
+  }
+  throw new LostRaceError(`the article kept changing: ${MAX_ROUNDS} rounds lost to other events`);
+}
+
+async function remove(deps: IngestDeps, settings: IngestSettings, work: EventWork): Promise<IngestOutcome> {
+  const { ev, id } = work;
+  return decide(work, deps, async (state) => {
+    const order = state ? compareSequencers(state.sequencer, ev.sequencer) : -1;
+    if (order > 0) return 'stale';
+    // Applied already (a redelivery, or this attempt's own write whose answer was lost).
+    if (order === 0) return state!.deleted ? 'deleted' : 'duplicate';
+    const t = await deps.index.remove(id, ev.key, ev.sequencer, state);
+    work.state = null;
+    await release(deps, settings, id, t);
+    return 'deleted';
+  });
+}
+
+async function upsert(deps: IngestDeps, settings: IngestSettings, work: EventWork, goneDeletes: boolean): Promise<IngestOutcome> {
+  const { ev, id } = work;
+  const force = ev.force === true;
+  return decide(work, deps, async (state) => {
+    let sequencer = ev.sequencer;
+    if (force) {
+      // A reprocess request takes no place of its own in the event order: it re-runs the
+      // event the index last applied, at that event's sequencer (fixed by its first read). So
+      // a newer upload or delete (a higher sequencer) always wins, and a deleted article
+      // stays deleted; its re-upload, if any, is handled by that upload's own event.
+      if (state?.deleted) return 'stale';
+      // Never indexed: the event's own (lowest possible) sequencer; any real event outranks it.
+      work.pinned ??= state?.sequencer ?? ev.sequencer;
+      sequencer = work.pinned;
+    }
+    if (state) {
+      const order = compareSequencers(state.sequencer, sequencer);
+      if (order > 0) return 'stale';
+      if (order === 0 && !force) {
+        // This event's own transition, answered too late (the SDK retried it), or a redelivery.
+        const mine = work.prepared && state.bodyKey === work.prepared.record.bodyKey && state.contentHash === work.prepared.record.contentHash;
+        return mine ? work.prepared!.record.status : 'duplicate';
+      }
+    }
+    // "Unchanged" only when the stored result is whole: a re-upload is how an author asks
+    // to try images that failed (an origin that was down, a late asset) again.
+    const current = state && !state.deleted && state.imageWarnings === 0 && state.pipelineVersion === PIPELINE_VERSION && !force;
+    if (current && ev.etag && state.sourceEtag === ev.etag) return unchanged(deps, settings, work, sequencer, state, ev.etag);
+
+    const obj = await readOnce(deps, settings, work);
+    if (obj === null) {
+      // Gone since the event. A created event: a removal event for it follows (or already
+      // came) and decides. A removal: nothing is served any more, so the article goes.
+      return goneDeletes ? remove(deps, settings, { ...work, ev: { ...ev, kind: 'removed' } }) : 'missing';
+    }
+    const contentHash = obj instanceof ObjectTooLargeError ? null : sha256Hex(obj.body);
+    if (current && contentHash && state.contentHash === contentHash) return unchanged(deps, settings, work, sequencer, state, obj instanceof ObjectTooLargeError ? null : obj.etag);
+
+    const prepared = (work.prepared ??= await prepare(deps, settings, work, obj, sequencer));
+    const saveStarted = performance.now();
+    const t = await deps.index.save(prepared.record, sequencer, state);
+    work.state = null;
+    const save = Math.round(performance.now() - saveStarted);
+    await release(deps, settings, id, t);
+    report(deps, ev, prepared, { read: work.readMs ?? 0, ...prepared.built?.timings, save }, force);
+    return prepared.record.status;
+  });
+}
+
+async function unchanged(
+  deps: IngestDeps,
+  settings: IngestSettings,
+  work: EventWork,
+  sequencer: string,
+  state: IndexState,
+  etag: string | null,
+): Promise<IngestOutcome> {
+  const t = await deps.index.touch(work.id, sequencer, state, etag);
+  work.state = null;
+  await release(deps, settings, work.id, t);
+  return 'unchanged';
+}
+
+async function readOnce(deps: IngestDeps, settings: IngestSettings, work: EventWork): Promise<StoredObject | null | ObjectTooLargeError> {
+  if (work.object !== undefined) return work.object;
+  const started = performance.now();
   try {
-    obj = await deps.objects.get(settings.incomingBucket, ev.key, { maxBytes: settings.articleMaxBytes });
+    work.object = await deps.objects.get(settings.incomingBucket, work.ev.key, { maxBytes: settings.articleMaxBytes });
   } catch (err) {
     if (!(err instanceof ObjectTooLargeError)) throw err;
+    work.object = err;
+  }
+  work.readMs = Math.round(performance.now() - started);
+  return work.object;
+}
+
+/** Builds the record (and writes its body, before the index can point at it). Done once per event. */
+async function prepare(
+  deps: IngestDeps,
+  settings: IngestSettings,
+  work: EventWork,
+  obj: StoredObject | ObjectTooLargeError,
+  sequencer: string,
+): Promise<NonNullable<EventWork['prepared']>> {
+  const { ev, id } = work;
+  const now = (deps.now ?? (() => new Date()))();
+  const base = { ...settings, key: ev.key, uploadedAt: ev.eventTime ?? now.toISOString() };
+  if (obj instanceof ObjectTooLargeError) {
     const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
     const error = new ArticleError(
       'file_too_large',
-      `The file is ${mib(err.size)}, over the ${mib(err.limit)} limit (ARTICLE_MAX_BYTES). Split the article or move embedded images out of the file.`,
+      `The file is ${mib(obj.size)}, over the ${mib(obj.limit)} limit (ARTICLE_MAX_BYTES). Split the article or move embedded images out of the file.`,
     );
-    const outcome = await save(deps, settings, ev, failedRecord(id, base, error, now), null);
-    deps.metrics?.add('ArticlesFailed', 'Count', 1);
-    return outcome;
+    return { record: failedRecord(id, base, error, now), built: null };
   }
-  // Gone since the event: a removal event for it follows (or already came) and decides.
-  if (!obj) return 'missing';
-  const read = Math.round(performance.now() - readStarted);
-
   const contentHash = sha256Hex(obj.body);
-  if (current && state.contentHash === contentHash) {
-    await deps.index.touch(id, ev.sequencer);
-    return 'unchanged';
-  }
-
   let record: ArticleRecord;
   let html: string | null = null;
-  let built: Awaited<ReturnType<typeof buildArticle>> | null = null;
+  let built: Built | null = null;
   try {
     built = await buildArticle(obj.body, { ...base, id }, deps.images && retryingOnThrow(deps.images));
     html = built.html;
     record = {
       ...built.record,
-      // One body per event (its retries share it): an older event's cleanup can then never
-      // delete the body of a newer event with the same content.
-      bodyKey: bodyKeyFor(id, ev.sequencer),
+      bodyKey: bodyKeyFor(id, sequencer, ev.force ? randomUUID().slice(0, 8) : undefined),
       sourceEtag: obj.etag ?? ev.etag,
       contentHash,
       pipelineVersion: PIPELINE_VERSION,
@@ -164,14 +283,29 @@ async function upsert(deps: IngestDeps, settings: IngestSettings, ev: ObjectEven
     if (!(err instanceof ArticleError)) deps.log.error('article build crashed', { key: ev.key, error: errorMessage(err) });
     record = { ...failedRecord(id, base, error, now), sourceEtag: obj.etag ?? ev.etag, contentHash };
   }
-  const saveStarted = performance.now();
-  const outcome = await save(deps, settings, ev, record, html);
-  const steps = { read, ...built?.timings, save: Math.round(performance.now() - saveStarted) };
+  if (html !== null && record.bodyKey) {
+    // Written before the index points at it, so a reader never finds a missing body.
+    await deps.objects.put(settings.mediaBucket, record.bodyKey, html, {
+      contentType: 'text/html; charset=utf-8',
+      cacheControl: 'public, max-age=300',
+    });
+  }
+  return { record, built };
+}
+
+function report(
+  deps: IngestDeps,
+  ev: ObjectEvent,
+  prepared: NonNullable<EventWork['prepared']>,
+  steps: Record<string, number>,
+  force: boolean,
+): void {
+  const { record, built } = prepared;
   const images = { rehosted: 0, failed: 0 };
   for (const ref of record.images) images[ref.status === 'rehosted' ? 'rehosted' : 'failed']++;
   deps.log.info('article processed', {
     key: ev.key,
-    id,
+    id: record.id,
     status: record.status,
     ...(record.error ? { error: record.error.code } : {}),
     ...(force ? { forced: true } : {}),
@@ -180,7 +314,6 @@ async function upsert(deps: IngestDeps, settings: IngestSettings, ev: ObjectEven
     steps,
   });
   recordMetrics(deps.metrics, record, images, built?.imageStats ?? null);
-  return outcome;
 }
 
 function recordMetrics(
@@ -215,37 +348,4 @@ function retryingOnThrow(step: ImageStep): ImageStep {
     step(input).catch((err: unknown) => {
       throw new ImageStepError(err);
     });
-}
-
-async function deleteBodies(deps: IngestDeps, settings: IngestSettings, keys: string[]): Promise<void> {
-  for (const key of keys) await deps.objects.delete(settings.mediaBucket, key);
-}
-
-async function save(
-  deps: IngestDeps,
-  settings: IngestSettings,
-  ev: ObjectEvent,
-  record: ArticleRecord,
-  html: string | null,
-): Promise<IngestOutcome> {
-  if (html !== null && record.bodyKey) {
-    // Written before the index points at it, so a reader never finds a missing body.
-    await deps.objects.put(settings.mediaBucket, record.bodyKey, html, {
-      contentType: 'text/html; charset=utf-8',
-      cacheControl: 'public, max-age=300',
-    });
-  }
-  try {
-    // The bodies this record replaces are deleted by way of the index, which keeps track of
-    // them until they are gone (a lost answer or a retried event never forgets one).
-    await deps.index.save(record, ev.sequencer, { releaseBodies: (keys) => deleteBodies(deps, settings, keys) });
-  } catch (err) {
-    if (err instanceof StaleEventError && record.bodyKey) {
-      // A newer event won while we worked: drop our body unless the winner uses the same one.
-      const now = await deps.index.getState(record.id);
-      if (now?.bodyKey !== record.bodyKey) await deps.objects.delete(settings.mediaBucket, record.bodyKey);
-    }
-    throw err;
-  }
-  return record.status;
 }

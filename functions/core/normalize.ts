@@ -4,14 +4,14 @@
  */
 import { parseDate } from './dates';
 import type { NormalizedMeta, Warning } from './types';
+import { FACET_CAPS } from '../write-budget';
 
 export { parseDate } from './dates';
 
 /** Bounds for what goes into the index (one item per tag/category/author). */
 export const META_LIMITS = {
-  tags: 20,
-  categories: 10,
-  authors: 10,
+  /** Derived from the one-transaction write budget (functions/write-budget.ts). */
+  ...FACET_CAPS,
   /** Code points of one tag, category or author: these become index keys. */
   nameLength: 100,
   /** Code points of a slug. */

@@ -137,9 +137,9 @@ async function put(key: string, text: string) {
   await s3.send(new PutObjectCommand({ Bucket: IN, Key: key, Body: text }));
 }
 
-/** The article item's PutItem (not a listing, not the image records). */
+/** The transaction that writes the article item (with its listings and counts). */
 const articlePut = (key: string) => (r: { target: string | null; body: string }) =>
-  r.target === 'PutItem' && r.body.includes(`"A#${articleId(key)}"`) && r.body.includes('"sk":{"S":"A"}');
+  r.target === 'TransactWriteItems' && r.body.includes(`"A#${articleId(key)}"`) && r.body.includes('"sk":{"S":"A"}');
 
 describe('ingest when an answer is lost after the write was applied', () => {
   for (const kind of ['error', 'drop', 'throttle'] as FaultKind[]) {
@@ -163,6 +163,7 @@ describe('ingest when an answer is lost after the write was applied', () => {
     await put(key, '---\ntitle: one\n---\nbody\n');
     expect(await ingestEvent(deps, settings, event('created', key))).toBe('published');
     expect(await bodiesOf(key)).toHaveLength(1);
+    await s3.send(new DeleteObjectCommand({ Bucket: IN, Key: key }));
     ddbProxy.inject({ match: articlePut(key), kind: 'error', phase: 'after' });
     expect(await ingestEvent(deps, settings, event('removed', key))).toBe('deleted');
     expect(await bodiesOf(key)).toEqual([]);
@@ -175,7 +176,7 @@ describe('ingest when an answer is lost after the write was applied', () => {
     expect(await ingestEvent(deps, settings, event('created', key))).toBe('published');
     await put(key, '---\ntitle: two\ncategories: [b]\n---\nsecond\n');
     const ev = event('created', key);
-    // Every attempt of the listings transaction fails: the SDK gives up, the event fails.
+    // Every attempt of the transaction fails: the SDK gives up, the event fails.
     ddbProxy.inject({ match: (r) => r.target === 'TransactWriteItems' && r.body.includes(`A#${articleId(key)}`), kind: 'error', phase: 'before', times: 50 });
     await expect(ingestEvent(deps, settings, ev)).rejects.toThrow();
     ddbProxy.reset();

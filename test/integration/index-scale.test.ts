@@ -35,7 +35,7 @@ async function save(i: number) {
   const id = articleId(key);
   const md = `---\ntitle: A${i}\ndate: 2024-01-01T00:00:${String(i % 60).padStart(2, '0')}Z\ncategories: [x]\n---\nBody.\n`;
   const built = await buildArticle(new TextEncoder().encode(md), { id, key, uploadedAt: '2024-01-01T00:00:00Z', defaultTimezone: 'UTC' });
-  await index.save({ ...built.record, bodyKey: null, sourceEtag: null, contentHash: null, pipelineVersion: 1, processedAt: 'now' }, '1');
+  await index.save({ ...built.record, bodyKey: null, sourceEtag: null, contentHash: null, pipelineVersion: 1, processedAt: 'now' }, '1', null);
 }
 
 /** Copies the listing items of saved articles under new ids: same layout, many more rows. */

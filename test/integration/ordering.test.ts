@@ -1,8 +1,9 @@
 /**
  * S3 delivers at least once and in no fixed order. Against the real DynamoDB Local, any
- * shuffled, duplicated and partly concurrent delivery of a history of uploads and deletes
- * must end in the state of each key's newest event, with exact counts.
+ * shuffled, duplicated and partly concurrent delivery of a history of uploads, identical
+ * re-uploads and deletes must end in the state of each key's newest event, with exact counts.
  */
+import { createHash } from 'node:crypto';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +12,7 @@ import { DynamoArticleIndex } from '../../functions/adapters/dynamo-index';
 import { silentLogger } from '../../functions/adapters/logger';
 import { normalizeSequencer, type ObjectEvent } from '../../functions/core/events';
 import { articleId, ingestEvent, type IngestSettings } from '../../functions/core/ingest';
-import type { ObjectStore, StoredObject } from '../../functions/ports';
+import type { IngestObjectStore, StoredObject } from '../../functions/ports';
 import { ensureTable } from '../../local/dynamodb';
 import { stack } from './helpers';
 
@@ -24,14 +25,18 @@ const settings: IngestSettings = {
 };
 
 /** S3 as it is once all operations happened: events are delivered afterwards. */
-class FinalStateStore implements ObjectStore {
+class FinalStateStore implements IngestObjectStore {
   objects = new Map<string, StoredObject>();
+  async head(bucket: string, key: string) {
+    const o = this.objects.get(`${bucket}/${key}`);
+    return o ? { etag: o.etag, size: o.body.length, lastModified: null } : null;
+  }
   async get(bucket: string, key: string) {
     return this.objects.get(`${bucket}/${key}`) ?? null;
   }
   async put(bucket: string, key: string, body: Uint8Array | string) {
     const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
-    this.objects.set(`${bucket}/${key}`, { body: bytes, etag: null, contentType: null });
+    this.objects.set(`${bucket}/${key}`, { body: bytes, etag: etagOf(bytes), contentType: null });
   }
   async delete(bucket: string, key: string) {
     this.objects.delete(`${bucket}/${key}`);
@@ -41,16 +46,19 @@ class FinalStateStore implements ObjectStore {
   }
 }
 
+const etagOf = (bytes: Uint8Array | string) => createHash('md5').update(bytes).digest('hex');
+
 interface Op {
   key: number;
-  remove: boolean;
+  /** put: new content; same: the key's previous content uploaded again (a put when there is none). */
+  kind: 'put' | 'same' | 'remove';
   cats: number[];
   draft: boolean;
 }
 
 const opArb = fc.record({
   key: fc.integer({ min: 0, max: 2 }),
-  remove: fc.boolean(),
+  kind: fc.constantFrom('put', 'same', 'remove'),
   cats: fc.uniqueArray(fc.integer({ min: 0, max: 3 }), { maxLength: 3 }),
   draft: fc.boolean(),
 });
@@ -78,23 +86,31 @@ describe('event ordering and duplication', () => {
           const keyName = (k: number) => `${ns}/post-${k}.md`;
           const catName = (c: number) => `${ns}-cat${c}`;
           const store = new FinalStateStore();
+          // Each upload's content; an identical re-upload repeats the key's last content.
+          const last = new Map<number, { text: string; op: Op }>();
+          const contentOf: ({ text: string; op: Op } | null)[] = ops.map((op, i) => {
+            if (op.kind === 'remove') return null;
+            const text = `---\ntitle: t${op.key}\ncategories: [${op.cats.map(catName).join(', ')}]\ndraft: ${op.draft}\n---\nbody ${i}\n`;
+            const c = (op.kind === 'same' && last.get(op.key)) || { text, op };
+            last.set(op.key, c);
+            return c;
+          });
           const events: ObjectEvent[] = ops.map((op, i) => ({
-            kind: op.remove ? 'removed' : 'created',
+            kind: op.kind === 'remove' ? 'removed' : 'created',
             bucket: 'in',
             key: keyName(op.key),
             sequencer: normalizeSequencer((0x1000 + i * 7).toString(16)),
-            etag: null,
+            etag: contentOf[i] ? etagOf(contentOf[i]!.text) : null,
             size: null,
             eventTime: null,
           }));
-          // S3's final state: each key's last operation.
+          // S3's final state: each key's last operation (what its content says).
           const newest = new Map<number, Op>();
-          ops.forEach((op) => newest.set(op.key, op));
-          for (const [k, op] of newest) {
-            if (op.remove) continue;
-            const fm = `---\ntitle: t${k}\ncategories: [${op.cats.map(catName).join(', ')}]\ndraft: ${op.draft}\n---\nbody ${JSON.stringify(op)}\n`;
-            await store.put('in', keyName(k), fm);
-          }
+          ops.forEach((op, i) => newest.set(op.key, contentOf[i]?.op ?? op));
+          ops.forEach((op, i) => {
+            if (contentOf[i]) void store.put('in', keyName(op.key), contentOf[i]!.text);
+          });
+          for (const [k, op] of newest) if (op.kind === 'remove') await store.delete('in', keyName(k));
           // Deliver: duplicates added, order shuffled, delivered two at a time.
           const delivery = [...events, ...dupes.map((d) => events[d % events.length]!)];
           const it = shuffle[Symbol.iterator]();
@@ -110,7 +126,7 @@ describe('event ordering and duplication', () => {
           const expectedCounts = new Map<string, number>();
           for (const [k, op] of newest) {
             const rec = await index.get(articleId(keyName(k)));
-            if (op.remove) {
+            if (op.kind === 'remove') {
               expect(rec).toBeNull();
               continue;
             }
@@ -122,7 +138,7 @@ describe('event ordering and duplication', () => {
           expect(Object.fromEntries(counts.map((c) => [c.name, c.count]))).toEqual(Object.fromEntries(expectedCounts));
           const listed = await index.list({ status: 'published', limit: 100 });
           const listedHere = listed.items.filter((s) => s.sourceKey.startsWith(`${ns}/`)).map((s) => s.sourceKey).sort();
-          const expectedListed = [...newest].filter(([, op]) => !op.remove && !op.draft).map(([k]) => keyName(k)).sort();
+          const expectedListed = [...newest].filter(([, op]) => op.kind !== 'remove' && !op.draft).map(([k]) => keyName(k)).sort();
           expect(listedHere).toEqual(expectedListed);
         },
       ),

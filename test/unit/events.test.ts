@@ -88,6 +88,15 @@ describe('parseLambdaEvent', () => {
     expect(items[1]!.events).toEqual([]);
   });
 
+  it('tells a versioned bucket’s delete marker from the deletion of a version', () => {
+    const [marker, version] = parseLambdaEvent({
+      Records: [s3Record('m.md', { name: 'ObjectRemoved:DeleteMarkerCreated' }), s3Record('v.md', { name: 'ObjectRemoved:Delete' })],
+    });
+    expect(marker!.events[0]).toMatchObject({ kind: 'removed', deleteMarker: true });
+    expect(version!.events[0]!.kind).toBe('removed');
+    expect(version!.events[0]!.deleteMarker).toBeUndefined();
+  });
+
   it('reads direct S3 notifications', () => {
     const items = parseLambdaEvent({ Records: [s3Record('x%2By.md')] });
     expect(items).toHaveLength(1);
