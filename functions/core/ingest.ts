@@ -8,6 +8,7 @@ import { BODY_PREFIX, isArticleKey } from '../definitions';
 import type { ArticleRecord, ArticleWriter, Logger, Metrics, ObjectStore } from '../ports';
 import { ObjectTooLargeError } from '../ports';
 import { buildArticle, failedRecord, type ArticleBuildOptions, type ImageStep } from './article';
+import { boundRecord } from './bounds';
 import { ArticleError, StaleEventError, errorMessage } from './errors';
 import { compareSequencers, type ObjectEvent } from './events';
 
@@ -125,7 +126,7 @@ async function upsert(deps: IngestDeps, settings: IngestSettings, ev: ObjectEven
       'file_too_large',
       `The file is ${mib(err.size)}, over the ${mib(err.limit)} limit (ARTICLE_MAX_BYTES). Split the article or move embedded images out of the file.`,
     );
-    const outcome = await save(deps, settings, ev, failedRecord(id, base, error, now), null);
+    const outcome = await save(deps, settings, ev, boundRecord(failedRecord(id, base, error, now)), null);
     deps.metrics?.add('ArticlesFailed', 'Count', 1);
     return outcome;
   }
@@ -164,6 +165,9 @@ async function upsert(deps: IngestDeps, settings: IngestSettings, ev: ObjectEven
     if (!(err instanceof ArticleError)) deps.log.error('article build crashed', { key: ev.key, error: errorMessage(err) });
     record = { ...failedRecord(id, base, error, now), sourceEtag: obj.etag ?? ev.etag, contentHash };
   }
+  // Every field within DynamoDB's limits: what is cut leaves a warning (core/bounds.ts).
+  record = boundRecord(record);
+  if (record.bodyKey === null) html = null;
   const saveStarted = performance.now();
   const outcome = await save(deps, settings, ev, record, html);
   const steps = { read, ...built?.timings, save: Math.round(performance.now() - saveStarted) };
