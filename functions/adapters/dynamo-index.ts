@@ -37,6 +37,7 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
+import { BUDGETS, boundedKey } from '../core/bounds';
 import { StaleEventError } from '../core/errors';
 import { compareSequencers } from '../core/events';
 import type { ArticleSummary } from '../core/types';
@@ -64,9 +65,13 @@ export const articlePk = (id: string) => `A#${id}`;
 const ARTICLE_SK = 'A';
 const LISTING_PREFIX = 'L#';
 
-/** Case- and form-insensitive key for a facet value, so `Go`, `go` and ` go ` list together. */
+/**
+ * Case- and form-insensitive key for a facet value, so `Go`, `go` and ` go ` list together.
+ * It is part of sort and partition keys (1,024 / 2,048 bytes): a long value gets a stable
+ * hashed form (core/bounds.ts); the listing and count items keep the name itself.
+ */
 export function facetKey(value: string): string {
-  return value.normalize('NFC').trim().toLowerCase();
+  return boundedKey(value.normalize('NFC').trim().toLowerCase(), BUDGETS.facetKey);
 }
 
 interface Listing {

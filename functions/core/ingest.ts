@@ -225,6 +225,16 @@ async function deleteBodies(deps: IngestDeps, settings: IngestSettings, keys: st
   for (const key of keys) await deps.objects.delete(settings.mediaBucket, key);
 }
 
+const UNSTORABLE = {
+  code: 'article_unstorable',
+  message: 'The index refused this article even after it was shortened to fit its limits. Report the file to the operator.',
+} as const;
+
+/** DynamoDB refuses the request itself (a limit): the same request will never succeed. */
+function isRefusedByStore(err: unknown): boolean {
+  return (err as { name?: string } | null)?.name === 'ValidationException';
+}
+
 async function save(
   deps: IngestDeps,
   settings: IngestSettings,
@@ -244,6 +254,19 @@ async function save(
     // them until they are gone (a lost answer or a retried event never forgets one).
     await deps.index.save(record, ev.sequencer, { releaseBodies: (keys) => deleteBodies(deps, settings, keys) });
   } catch (err) {
+    if (isRefusedByStore(err) && record.error?.code !== UNSTORABLE.code) {
+      // The record is bounded (core/bounds.ts), so this means a limit the bounds do not know
+      // of: retrying cannot help, so the article is failed with a code, not dead-lettered.
+      deps.log.error('index refused the article record', { key: record.sourceKey, id: record.id, error: errorMessage(err) });
+      if (record.bodyKey) await deps.objects.delete(settings.mediaBucket, record.bodyKey);
+      const failed = failedRecord(
+        record.id,
+        { key: record.sourceKey, uploadedAt: record.sortDate, defaultTimezone: settings.defaultTimezone },
+        new ArticleError(UNSTORABLE.code, UNSTORABLE.message),
+        new Date(record.processedAt),
+      );
+      return save(deps, settings, ev, boundRecord({ ...failed, sourceEtag: record.sourceEtag, contentHash: record.contentHash }), null);
+    }
     if (err instanceof StaleEventError && record.bodyKey) {
       // A newer event won while we worked: drop our body unless the winner uses the same one.
       const now = await deps.index.getState(record.id);

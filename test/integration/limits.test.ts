@@ -4,7 +4,7 @@
  * `failed` with a code), never as a ValidationException that the queue would retry until
  * the message is dead-lettered.
  */
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -255,5 +255,26 @@ describe('every record fits', () => {
     expect(dynamoSize(item)).toBeLessThanOrEqual(ITEM_BUDGET);
     expect(dynamoSize(summaryFields(article))).toBeLessThanOrEqual(SUMMARY_BUDGET);
     for (const l of await listingItems(article.id)) expect(dynamoSize(l.summary)).toBeLessThanOrEqual(SUMMARY_BUDGET);
+  });
+});
+
+describe('should DynamoDB still refuse a record', () => {
+  it('the article ends failed with article_unstorable and its body is removed, instead of a retry loop', async () => {
+    // A save that slips past the bounds: DynamoDB Local refuses the empty attribute name.
+    class SlippingIndex extends DynamoArticleIndex {
+      override save(...[record, ...rest]: Parameters<DynamoArticleIndex['save']>) {
+        if (record.status !== 'failed') return super.save({ ...record, frontMatter: { '': 1 } }, ...rest);
+        return super.save(record, ...rest);
+      }
+    }
+    const key = `${uniq('refused')}/post.md`;
+    await objects.put(IN, key, fm('title: refused'), { contentType: 'text/markdown' });
+    const outcome = await ingestEvent({ ...deps, index: new SlippingIndex(doc, TABLE) }, settings, created(key));
+    expect(outcome).toBe('failed');
+    const article = (await index.get(articleId(key)))!;
+    expect(article.error?.code).toBe('article_unstorable');
+    expect(article.bodyKey).toBeNull();
+    const bodies = await s3.send(new ListObjectsV2Command({ Bucket: MEDIA, Prefix: `bodies/${articleId(key)}/` }));
+    expect(bodies.Contents ?? []).toEqual([]);
   });
 });
