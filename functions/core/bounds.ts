@@ -371,6 +371,8 @@ function tooLarge(r: ArticleRecord): ArticleRecord {
 // Front matter
 // ---------------------------------------------------------------------------------
 
+const UNMARSHALLABLE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor']);
+
 /** DynamoDB's number range; and the SDK refuses integers it cannot represent exactly. */
 function storableNumber(n: number): boolean {
   if (!Number.isFinite(n)) return false;
@@ -445,10 +447,11 @@ export function boundFrontMatter(data: Record<string, unknown>): { data: Record<
         note('empty keys were left out');
         continue;
       }
-      // The SDK's marshaller assigns map keys to a plain object: `__proto__` would vanish
-      // and leave an empty attribute value, which DynamoDB refuses.
-      if (rawKey === '__proto__') {
-        note('the key "__proto__" was left out');
+      // The SDK's marshaller cannot write these: it assigns map keys to a plain object
+      // (`__proto__` vanishes, leaving an empty value DynamoDB refuses) and tells maps by
+      // their `constructor` (an own `constructor` key makes it throw).
+      if (UNMARSHALLABLE_KEYS.has(rawKey)) {
+        note(`the keys "__proto__" and "constructor" were left out`);
         continue;
       }
       if (left < 16) {
