@@ -37,7 +37,7 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { BUDGETS, boundedKey } from '../core/bounds';
+import { BUDGETS, boundedKey, summaryFields } from '../core/bounds';
 import { StaleEventError } from '../core/errors';
 import { compareSequencers } from '../core/events';
 import type { ArticleSummary } from '../core/types';
@@ -97,28 +97,9 @@ function listingsOf(r: ArticleRecord): Listing[] {
   return [...out.values()];
 }
 
+/** The summary copied into every listing item: the fields core/bounds.ts keeps within SUMMARY_BUDGET. */
 export function summaryOf(r: ArticleRecord): ArticleSummary {
-  return {
-    id: r.id,
-    slug: r.slug,
-    title: r.title,
-    date: r.date,
-    updated: r.updated,
-    author: r.author,
-    authors: r.authors,
-    categories: r.categories,
-    tags: r.tags,
-    excerpt: r.excerpt,
-    cover: r.cover,
-    wordCount: r.wordCount,
-    readingMinutes: r.readingMinutes,
-    imageCount: r.imageCount,
-    sourceKey: r.sourceKey,
-    status: r.status,
-    warnings: r.warnings,
-    error: r.error,
-    processedAt: r.processedAt,
-  };
+  return summaryFields(r);
 }
 
 const isCounted = (facet: string, status: unknown) => COUNTED.has(facet) && status === 'published';
