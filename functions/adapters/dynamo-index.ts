@@ -36,6 +36,7 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
+import { BUDGETS, boundedKey, summaryFields } from '../core/bounds';
 import { LostRaceError, TransactionTooLargeError } from '../core/errors';
 import type { ArticleSummary } from '../core/types';
 import type {
@@ -63,9 +64,13 @@ export const articlePk = (id: string) => `A#${id}`;
 const ARTICLE_SK = 'A';
 const LISTING_PREFIX = 'L#';
 
-/** Case- and form-insensitive key for a facet value, so `Go`, `go` and ` go ` list together. */
+/**
+ * Case- and form-insensitive key for a facet value, so `Go`, `go` and ` go ` list together.
+ * It is part of sort and partition keys (1,024 / 2,048 bytes): a long value gets a stable
+ * hashed form (core/bounds.ts); the listing and count items keep the name itself.
+ */
 export function facetKey(value: string): string {
-  return value.normalize('NFC').trim().toLowerCase();
+  return boundedKey(value.normalize('NFC').trim().toLowerCase(), BUDGETS.facetKey);
 }
 
 interface Listing {
@@ -91,28 +96,9 @@ function listingsOf(r: ArticleRecord): Listing[] {
   return [...out.values()];
 }
 
+/** The summary copied into every listing item: the fields core/bounds.ts keeps within SUMMARY_BUDGET. */
 export function summaryOf(r: ArticleRecord): ArticleSummary {
-  return {
-    id: r.id,
-    slug: r.slug,
-    title: r.title,
-    date: r.date,
-    updated: r.updated,
-    author: r.author,
-    authors: r.authors,
-    categories: r.categories,
-    tags: r.tags,
-    excerpt: r.excerpt,
-    cover: r.cover,
-    wordCount: r.wordCount,
-    readingMinutes: r.readingMinutes,
-    imageCount: r.imageCount,
-    sourceKey: r.sourceKey,
-    status: r.status,
-    warnings: r.warnings,
-    error: r.error,
-    processedAt: r.processedAt,
-  };
+  return summaryFields(r);
 }
 
 const isCounted = (facet: string, status: unknown) => COUNTED.has(facet) && status === 'published';

@@ -11,7 +11,9 @@ export type ArticleErrorCode =
   | 'invalid_front_matter'
   | 'invalid_date'
   | 'not_an_article'
-  | 'processing_failed';
+  | 'processing_failed'
+  | 'article_too_large'
+  | 'article_unstorable';
 
 /**
  * The file cannot become an article. The article is indexed with status `failed` and
@@ -97,7 +99,8 @@ export type ImageErrorCode =
   | 'image_not_an_image'
   | 'image_corrupt'
   | 'image_too_many_pixels'
-  | 'image_fetch_failed';
+  | 'image_fetch_failed'
+  | 'image_too_many';
 
 /**
  * One image could not be re-hosted. The article still publishes: the image keeps its

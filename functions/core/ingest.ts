@@ -13,6 +13,7 @@ import { BODY_PREFIX, isArticleKey } from '../definitions';
 import type { ArticleRecord, ArticleWriter, IndexState, IngestObjectStore, Logger, Metrics, StoredObject, Transition } from '../ports';
 import { ObjectTooLargeError } from '../ports';
 import { buildArticle, failedRecord, type ArticleBuildOptions, type ImageStep } from './article';
+import { boundRecord } from './bounds';
 import { ArticleError, LostRaceError, errorMessage } from './errors';
 import { compareSequencers, type ObjectEvent } from './events';
 
@@ -204,13 +205,56 @@ async function upsert(deps: IngestDeps, settings: IngestSettings, work: EventWor
 
     const prepared = (work.prepared ??= await prepare(deps, settings, work, obj, sequencer));
     const saveStarted = performance.now();
-    const t = await deps.index.save(prepared.record, sequencer, state);
+    const t = await saveBounded(deps, settings, work, prepared, sequencer, state);
     work.state = null;
     const save = Math.round(performance.now() - saveStarted);
     await release(deps, settings, id, t);
-    report(deps, ev, prepared, { read: work.readMs ?? 0, ...prepared.built?.timings, save }, force);
-    return prepared.record.status;
+    // The record saved may be the failed one saveBounded put in its place.
+    const saved = work.prepared!;
+    report(deps, ev, saved, { read: work.readMs ?? 0, ...saved.built?.timings, save }, force);
+    return saved.record.status;
   });
+}
+
+const UNSTORABLE = {
+  code: 'article_unstorable',
+  message: 'The index refused this article even after it was shortened to fit its limits. Report the file to the operator.',
+} as const;
+
+/** DynamoDB refuses the request itself (a limit): the same request will never succeed. */
+function isRefusedByStore(err: unknown): boolean {
+  return (err as { name?: string } | null)?.name === 'ValidationException';
+}
+
+/**
+ * The record is bounded (core/bounds.ts); should DynamoDB still refuse it, that is a limit
+ * the bounds do not know of, and retrying cannot help: the article is saved as failed with a
+ * code (in the same compare-and-set), never dead-lettered.
+ */
+async function saveBounded(
+  deps: IngestDeps,
+  settings: IngestSettings,
+  work: EventWork,
+  prepared: NonNullable<EventWork['prepared']>,
+  sequencer: string,
+  state: IndexState | null,
+): Promise<Transition> {
+  try {
+    return await deps.index.save(prepared.record, sequencer, state);
+  } catch (err) {
+    if (!isRefusedByStore(err) || prepared.record.error?.code === UNSTORABLE.code) throw err;
+    const record = prepared.record;
+    deps.log.error('index refused the article record', { key: record.sourceKey, id: record.id, error: errorMessage(err) });
+    if (record.bodyKey) await deps.objects.delete(settings.mediaBucket, record.bodyKey);
+    const failed = failedRecord(
+      record.id,
+      { key: record.sourceKey, uploadedAt: record.sortDate, defaultTimezone: settings.defaultTimezone },
+      new ArticleError(UNSTORABLE.code, UNSTORABLE.message),
+      new Date(record.processedAt),
+    );
+    work.prepared = { record: boundRecord({ ...failed, sourceEtag: record.sourceEtag, contentHash: record.contentHash }), built: null };
+    return deps.index.save(work.prepared.record, sequencer, state);
+  }
 }
 
 async function unchanged(
@@ -257,7 +301,7 @@ async function prepare(
       'file_too_large',
       `The file is ${mib(obj.size)}, over the ${mib(obj.limit)} limit (ARTICLE_MAX_BYTES). Split the article or move embedded images out of the file.`,
     );
-    return { record: failedRecord(id, base, error, now), built: null };
+    return { record: boundRecord(failedRecord(id, base, error, now)), built: null };
   }
   const contentHash = sha256Hex(obj.body);
   let record: ArticleRecord;
@@ -283,6 +327,9 @@ async function prepare(
     if (!(err instanceof ArticleError)) deps.log.error('article build crashed', { key: ev.key, error: errorMessage(err) });
     record = { ...failedRecord(id, base, error, now), sourceEtag: obj.etag ?? ev.etag, contentHash };
   }
+  // Every field within DynamoDB's limits: what is cut leaves a warning (core/bounds.ts).
+  record = boundRecord(record);
+  if (record.bodyKey === null) html = null;
   if (html !== null && record.bodyKey) {
     // Written before the index points at it, so a reader never finds a missing body.
     await deps.objects.put(settings.mediaBucket, record.bodyKey, html, {

@@ -2,6 +2,7 @@
  * Normalize front-matter fields from Hexo, Hugo, Jekyll and feed exporters into one shape.
  * Pure: no I/O. Bad values become null or are dropped, with a warning, never an exception.
  */
+import { BOUND_CODES } from './bounds';
 import { parseDate } from './dates';
 import type { NormalizedMeta, Warning } from './types';
 import { FACET_CAPS } from '../write-budget';
@@ -229,7 +230,7 @@ function bounded(field: 'tags' | 'categories' | 'authors', names: string[], max:
  * Chinese), whitespace and dots become '-', '/' and other reserved or punctuation
  * characters are removed. May return '' when nothing usable is left.
  */
-export function slugify(input: string): string {
+export function slugify(input: string, maxLength: number = META_LIMITS.slugLength): string {
   const slug = input
     .normalize('NFC')
     .toLowerCase()
@@ -238,9 +239,7 @@ export function slugify(input: string): string {
     .replace(/-{2,}/g, '-')
     .replace(/^[-_]+|[-_]+$/g, '');
   const chars = Array.from(slug);
-  return chars.length <= META_LIMITS.slugLength
-    ? slug
-    : chars.slice(0, META_LIMITS.slugLength).join('').replace(/[-_]+$/, '');
+  return chars.length <= maxLength ? slug : chars.slice(0, maxLength).join('').replace(/[-_]+$/, '');
 }
 
 /**
@@ -261,6 +260,12 @@ function slugField(value: unknown, fileName: string, warnings: Warning[]): strin
   const text = scalarText(value);
   if (text !== null) {
     const slug = slugify(text);
+    if (slug !== '' && slug !== slugify(text, Infinity)) {
+      warnings.push({
+        code: BOUND_CODES.slug,
+        message: `front matter "slug" is longer than ${META_LIMITS.slugLength} characters and was shortened`,
+      });
+    }
     if (slug !== '') return slug;
     warnings.push({
       code: 'invalid_slug',

@@ -44,6 +44,12 @@ export const DEFAULT_IMAGE_CONCURRENCY = 4;
  * outlive the Lambda and end as a dead letter instead of a published article with warnings.
  */
 export const IMAGE_BUDGET_TIMEOUTS = 3;
+/**
+ * Distinct image sources an article re-hosts; the rest keep their addresses (with a
+ * warning). Each source costs a read, and the article's images list is bounded too
+ * (core/bounds.ts): 4,000 `<img>` tags to missing files must not cost 4,000 reads.
+ */
+export const MAX_IMAGE_SOURCES = 200;
 
 const EXTENSIONS: Record<EncodedFormat, string> = { webp: 'webp', avif: 'avif', jpeg: 'jpg', png: 'png', gif: 'gif' };
 /** Order of `<source>` elements: the browser takes the first it supports. */
@@ -73,6 +79,8 @@ export interface RehostInput {
   concurrency?: number;
   /** Time for all downloads of the article (default IMAGE_BUDGET_TIMEOUTS × fetchTimeoutMs). */
   budgetMs?: number;
+  /** Distinct sources re-hosted at most (default MAX_IMAGE_SOURCES). */
+  maxSources?: number;
 }
 
 export interface RehostStats {
@@ -161,6 +169,12 @@ class Run {
 
   private source(src: ImageSource): Promise<SourceResult> {
     let p = this.memo.get(src.key);
+    const max = this.input.maxSources ?? MAX_IMAGE_SOURCES;
+    if (!p && this.memo.size >= max) {
+      this.countFailure(src.key);
+      const error = new ImageError('image_too_many', `not re-hosted: the article has more than ${max} distinct images`);
+      return Promise.resolve({ ok: false, error });
+    }
     if (!p) {
       p = this.limit(() => this.process(src));
       this.memo.set(src.key, p);
