@@ -2,6 +2,7 @@
  * Every environment variable, read and validated once at start-up. A bad value fails
  * fast with a ConfigError naming the variable, instead of surfacing mid-request.
  */
+import { parseArticleUrlTemplate, type ArticleUrlTemplate } from './core/article-url';
 import { ConfigError } from './core/errors';
 import { DEFAULTS, ENV } from './definitions';
 
@@ -29,6 +30,8 @@ export interface Config {
   image: ImageConfig;
   cursorSecret: string | undefined;
   corsAllowedOrigins: string[];
+  /** ARTICLE_URL_TEMPLATE, parsed; null when not set (feeds then carry no links, the sitemap answers an error). */
+  articleUrlTemplate: ArticleUrlTemplate | null;
   /** Set only when talking to emulators (the local stack, tests). */
   s3Endpoint: string | undefined;
   dynamodbEndpoint: string | undefined;
@@ -135,6 +138,7 @@ export function loadConfig(env: Env = process.env): Config {
     // per-process secret would break cursors across Lambda instances, so none is invented.
     cursorSecret: env[ENV.CURSOR_SECRET]?.trim() || undefined,
     corsAllowedOrigins: list(env, ENV.CORS_ALLOWED_ORIGINS, '*'),
+    articleUrlTemplate: env[ENV.ARTICLE_URL_TEMPLATE]?.trim() ? parseArticleUrlTemplate(env[ENV.ARTICLE_URL_TEMPLATE]!.trim(), ENV.ARTICLE_URL_TEMPLATE) : null,
     s3Endpoint,
     dynamodbEndpoint,
   };

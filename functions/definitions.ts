@@ -22,6 +22,8 @@ export const ENV = {
   IMAGE_FETCH_HOSTS: 'IMAGE_FETCH_HOSTS',
   CURSOR_SECRET: 'CURSOR_SECRET',
   CORS_ALLOWED_ORIGINS: 'CORS_ALLOWED_ORIGINS',
+  /** Public URL of an article page; feeds and the sitemap link with it. */
+  ARTICLE_URL_TEMPLATE: 'ARTICLE_URL_TEMPLATE',
   /** Endpoint overrides: set only by the local stack (and tests). */
   S3_ENDPOINT: 'S3_ENDPOINT',
   DYNAMODB_ENDPOINT: 'DYNAMODB_ENDPOINT',

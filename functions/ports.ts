@@ -113,10 +113,31 @@ export interface ListPage {
   next: Record<string, string> | null;
 }
 
+/** What a link to an article is built from (feeds, sitemap). */
+export interface LinkEntry {
+  id: string;
+  slug: string;
+  date: string | null;
+  updated: string | null;
+}
+
+export interface LinkPage {
+  items: LinkEntry[];
+  /** Position after the last item, or null when there are no more. */
+  next: Record<string, string> | null;
+}
+
 export interface ArticleReader {
   get(id: string): Promise<ArticleRecord | null>;
   list(query: ListQuery): Promise<ListPage>;
   counts(facet: CountedFacet): Promise<{ name: string; count: number }[]>;
+  /** Body keys of these articles (absent or null: no body), in one batched read. At most 100 ids. */
+  bodyKeys(ids: string[]): Promise<Map<string, string | null>>;
+  /**
+   * Published articles newest first, only the fields links need: a query on the listing
+   * index that follows DynamoDB's pages (up to `limit` items per call, fewer at 1 MB).
+   */
+  linkPage(opts: { limit: number; after?: Record<string, string> }): Promise<LinkPage>;
 }
 
 export type { Article, Image, ImageRef, Warning };

@@ -58,6 +58,25 @@ export const ListQuerySchema = z
 
 export type ListQueryInput = z.output<typeof ListQuerySchema>;
 
+/** /feed.xml, /atom.xml, /feed.json: at most one of category, tag, author (as /articles). */
+export const FeedQuerySchema = z
+  .strictObject({ category: facetValue.optional(), tag: facetValue.optional(), author: facetValue.optional() })
+  .superRefine((q, ctx) => {
+    const facets = (['category', 'tag', 'author'] as const).filter((f) => q[f] !== undefined);
+    if (facets.length > 1) {
+      ctx.addIssue({ code: 'custom', path: [facets[1]!], message: `filter by one of category, tag or author at a time (got ${facets.join(' and ')})` });
+    }
+  });
+
+/** /sitemap.xml: the index; with `page`, one page of it. */
+export const SitemapQuerySchema = z.strictObject({
+  page: z
+    .string()
+    .regex(/^[1-9]\d{0,5}$/, 'must be a page number from 1')
+    .transform(Number)
+    .optional(),
+});
+
 let responses: ReturnType<typeof buildResponseSchemas> | undefined;
 
 /** The response shapes: only the OpenAPI document uses them, so they are built on first

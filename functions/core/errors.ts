@@ -42,6 +42,7 @@ export type ApiErrorCode =
   | 'invalid_cursor'
   | 'not_found'
   | 'method_not_allowed'
+  | 'article_url_template_missing'
   | 'internal_error';
 
 /** An error the query API answers with `{"error": {"code", "message"}}`. */

@@ -30,6 +30,8 @@ const failingReader: ArticleReader = {
     throw new Error('ProvisionedThroughputExceededException: secret table name articles-prod');
   },
   counts: async () => [],
+  bodyKeys: async () => new Map(),
+  linkPage: async () => ({ items: [], next: null }),
 };
 
 const logged: unknown[] = [];

@@ -31,6 +31,7 @@ import {
   type StoredVariant,
 } from '../../ports';
 import { ImageError, errorMessage } from '../errors';
+import { limiter } from '../limit';
 import type { Image, ImageRef, Warning } from '../types';
 import { discoverImages, type Candidate, type ImageSource } from './discover';
 import { rewriteImages, type RefOutcome } from './rewrite';
@@ -309,21 +310,4 @@ class Run {
       createdAt: new Date().toISOString(),
     };
   }
-}
-
-/** At most `n` calls of `fn` in flight; a finishing call hands its slot straight to the next. */
-function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const waiting: (() => void)[] = [];
-  return async (fn) => {
-    if (active < n) active++;
-    else await new Promise<void>((resolve) => waiting.push(resolve));
-    try {
-      return await fn();
-    } finally {
-      const next = waiting.shift();
-      if (next) next();
-      else active--;
-    }
-  };
 }
