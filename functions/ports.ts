@@ -222,6 +222,13 @@ export interface ImageEncoder {
    */
   transformKey(settings: Pick<EncodeSettings, 'widths' | 'formats'>): string;
   encode(bytes: Uint8Array, settings: EncodeSettings): Promise<EncodedImage>;
+  /** Names the social cards' settings: stored with the cards, so a change cuts new ones. */
+  socialKey(): string;
+  /**
+   * Cuts the link-preview cards from an image (a cover's largest re-hosted variant):
+   * 1200×630 and 1080×1080 JPEG, cropped where the image's subject is. Throws ImageError.
+   */
+  socialCards(bytes: Uint8Array): Promise<{ og: EncodedVariant; square: EncodedVariant }>;
 }
 
 /** One stored variant; `key` is relative to the media bucket (URLs are built on output). */
@@ -250,6 +257,8 @@ export interface ImageRecord {
   placeholder: string | null;
   color: string | null;
   createdAt: string;
+  /** Social cards, cut the first time the image is a cover (`key`: ImageEncoder.socialKey()). */
+  social?: { key: string; og: StoredVariant; square: StoredVariant };
 }
 
 /**
