@@ -9,7 +9,7 @@ import * as z from 'zod';
 import { articleUrl, type ArticleUrlTemplate } from '../core/article-url';
 import { ApiError, errorMessage } from '../core/errors';
 import type { FeedFormat } from '../core/feeds';
-import { limiter } from '../core/limit';
+import { FEED_CONTENT_BUDGET, FEED_SIZE, limiter } from '../core/limits';
 import type { SitemapUrl } from '../core/sitemap';
 import type { Article, ArticleSummary } from '../core/types';
 import type { ArticleReader, CountedFacet, LinkEntry, Logger } from '../ports';
@@ -30,15 +30,8 @@ export interface ApiDeps {
   timeZone?: string;
 }
 
-/** Entries per feed: the newest published articles. */
-export const FEED_SIZE = 50;
 /** Processed bodies read from the media bucket at once for one feed. */
 const FEED_BODY_CONCURRENCY = 8;
-/**
- * Bytes of full-text content per feed. Beyond it, entries carry their excerpt only (and a
- * `feed_content_truncated` log entry says so): the response must stay under Lambda's 6 MB.
- */
-export const FEED_CONTENT_BUDGET = 3_000_000;
 /** Bodies kept in memory between requests (UTF-16 code units, ~2 bytes each). A body key
  *  names one event's output, so a cached body never goes stale; it only stops being asked for. */
 const BODY_CACHE_UNITS = 8_000_000;

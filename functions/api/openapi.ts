@@ -1,7 +1,8 @@
 /** The OpenAPI 3.1 document, generated from the same zod schemas the handler validates with. */
 // A namespace import lets esbuild drop what is unused (`{ z }` keeps all of zod, locales included: ~450 kB).
 import * as z from 'zod';
-import { ListQuerySchema, responseSchemas } from './schemas';
+import { FEED_SIZE, SITEMAP_MAX_BYTES, SITEMAP_MAX_URLS } from '../core/limits';
+import { FeedQuerySchema, ListQuerySchema, SitemapQuerySchema, responseSchemas } from './schemas';
 
 const PARAM_DOCS: Record<string, string> = {
   limit: 'Items per page, 1 to 100 (default 20).',
@@ -13,6 +14,7 @@ const PARAM_DOCS: Record<string, string> = {
   from: 'Earliest date, inclusive: 2022-03-02 or an ISO date-time.',
   to: 'Latest date, inclusive: 2022-03-02 (the whole day) or an ISO date-time.',
   status: 'published (default), draft or failed.',
+  page: 'A page of the sitemap index, from 1; without it, the index.',
 };
 
 function schema(s: z.ZodType) {
@@ -36,9 +38,20 @@ let cached: Record<string, unknown> | null = null;
 export function openApiDocument(): Record<string, unknown> {
   if (cached) return cached;
   const { ArticleListSchema, ArticleSchema, ArticleSummarySchema, CountListSchema, ErrorSchema, HealthSchema, ImageSchema } = responseSchemas();
-  const params = Object.entries(ListQuerySchema.shape).map(([name, s]) => {
-    const { $schema: _i, ...paramSchema } = z.toJSONSchema(s as z.ZodType, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
-    return { name, in: 'query', required: false, description: PARAM_DOCS[name], schema: paramSchema };
+  const paramsOf = (shape: Record<string, unknown>) =>
+    Object.entries(shape).map(([name, s]) => {
+      const { $schema: _i, ...paramSchema } = z.toJSONSchema(s as z.ZodType, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+      return { name, in: 'query', required: false, description: PARAM_DOCS[name], schema: paramSchema };
+    });
+  const params = paramsOf(ListQuerySchema.shape);
+  const feedRoute = (what: string, type: string) => ({
+    get: {
+      summary: `${what} of the newest ${FEED_SIZE} published articles`,
+      description:
+        'Entries carry title, link (from ARTICLE_URL_TEMPLATE; none when it is not set), dates, authors, categories and tags, the excerpt as summary, the processed HTML as content, and the cover as enclosure/image. At most one of category, tag, author.',
+      parameters: paramsOf(FeedQuerySchema.shape),
+      responses: { '200': { description: `${what}.`, content: { [type]: { schema: { type: 'string' } } } }, '400': errors['400'], '500': errors['500'] },
+    },
   });
   const countRoute = (what: string) => ({
     get: {
@@ -71,6 +84,23 @@ export function openApiDocument(): Record<string, unknown> {
           summary: 'One article with its processed HTML',
           parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } }],
           responses: { '200': json('Article', 'The article.'), '404': errors['404'], '500': errors['500'] },
+        },
+      },
+      '/feed.xml': feedRoute('RSS 2.0', 'application/rss+xml'),
+      '/atom.xml': feedRoute('Atom 1.0', 'application/atom+xml'),
+      '/feed.json': feedRoute('JSON Feed 1.1', 'application/feed+json'),
+      '/sitemap.xml': {
+        get: {
+          summary: 'Sitemap index of the published articles; with page, one sitemap of it',
+          description: `A sitemaps.org index; each page holds at most ${SITEMAP_MAX_URLS} URLs (fewer when long URLs would pass ${SITEMAP_MAX_BYTES} bytes), newest first, with lastmod from updated or date.`,
+          parameters: paramsOf(SitemapQuerySchema.shape),
+          responses: {
+            '200': { description: 'A sitemap index, or one sitemap page.', content: { 'application/xml': { schema: { type: 'string' } } } },
+            '400': errors['400'],
+            '404': json('Error', 'No such page.'),
+            '501': json('Error', 'article_url_template_missing: ARTICLE_URL_TEMPLATE is not set, so there are no article URLs to list.'),
+            '500': errors['500'],
+          },
         },
       },
       '/categories': countRoute('Categories'),

@@ -90,6 +90,11 @@ function buildResponseSchemas() {
     error: z.object({ code: z.string(), message: z.string() }),
   });
 
+  const card = (width: number, height: number) => z.object({ url: z.string(), width: z.literal(width), height: z.literal(height) });
+  const SocialCardsSchema = z
+    .object({ og: card(1200, 630), square: card(1080, 1080) })
+    .describe('The cover cut for link previews (Open Graph 1200×630, square 1080×1080), cropped where its subject is.');
+
   const ImageSchema = z.object({
     url: z.string(),
     width: z.number().int(),
@@ -99,6 +104,7 @@ function buildResponseSchemas() {
     placeholder: z.string().nullable(),
     color: z.string().nullable().optional(),
     original: z.string(),
+    social: SocialCardsSchema.nullable().optional(),
   });
 
   const WarningSchema = z.object({ code: z.string(), message: z.string(), url: z.string().optional() });

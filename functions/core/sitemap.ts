@@ -8,10 +8,8 @@
  */
 // xml-js (already in the API bundle under the `feed` library) does the escaping.
 import { js2xml } from 'xml-js';
+import { SITEMAP_MAX_BYTES, SITEMAP_MAX_URLS } from './limits';
 
-export const SITEMAP_MAX_URLS = 50_000;
-/** Bytes of `<url>` elements per page: the response, JSON-wrapped by Lambda, stays well under 6 MB. */
-export const SITEMAP_MAX_BYTES = 4_000_000;
 const NS = 'http://www.sitemaps.org/schemas/sitemap/0.9';
 
 export interface SitemapUrl {
@@ -39,9 +37,9 @@ function escapedLength(s: string): number {
   return Buffer.byteLength(s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;'), 'utf8');
 }
 
-/** An upper bound of one `<url>` element's bytes, as urlsetXml writes it. */
+/** The bytes of one `<url>` element as urlsetXml writes it: `<url><loc>…</loc><lastmod>…</lastmod></url>`. */
 export function urlBytes(u: SitemapUrl): number {
-  return escapedLength(u.loc) + (u.lastmod ? u.lastmod.length : 0) + 64;
+  return 22 + escapedLength(u.loc) + (u.lastmod ? 19 + u.lastmod.length : 0);
 }
 
 /** Cuts the URLs into pages: a new page starts at maxUrls URLs or when maxBytes would be passed. */

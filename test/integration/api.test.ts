@@ -82,7 +82,9 @@ describe('routes', () => {
 
   it('serves an OpenAPI 3.1 document naming every route', async () => {
     const { body } = await rawApi('/openapi.json');
-    expect(Object.keys(body.paths).sort()).toEqual(['/articles', '/articles/{id}', '/authors', '/categories', '/health', '/openapi.json', '/tags'].sort());
+    expect(Object.keys(body.paths).sort()).toEqual(
+      ['/articles', '/articles/{id}', '/authors', '/categories', '/health', '/openapi.json', '/tags', '/feed.xml', '/atom.xml', '/feed.json', '/sitemap.xml'].sort(),
+    );
   });
 });
 

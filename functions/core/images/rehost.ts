@@ -32,7 +32,7 @@ import {
   type StoredVariant,
 } from '../../ports';
 import { ImageError, errorMessage } from '../errors';
-import { limiter } from '../limit';
+import { limiter } from '../limits';
 import type { Image, ImageRef, Warning } from '../types';
 import { discoverImages, type Candidate, type ImageSource } from './discover';
 import { rewriteImages, type RefOutcome } from './rewrite';
