@@ -60,6 +60,7 @@ export class ArticlePipelineStack extends Stack {
       mediaBaseUrl: this.cdn.url,
       defaultTimezone: s.defaultTimezone,
       corsAllowedOrigins: s.corsAllowedOrigins,
+      articleUrlTemplate: s.articleUrlTemplate,
       throttle: s.apiThrottle,
       domain: s.apiDomain,
       architecture,

@@ -33,6 +33,8 @@ export interface QueryApiProps {
   mediaBaseUrl: string;
   defaultTimezone: string;
   corsAllowedOrigins: string[];
+  /** ARTICLE_URL_TEMPLATE (feeds and sitemap link with it); unset: left out. */
+  articleUrlTemplate?: string;
   throttle: { rateLimit: number; burstLimit: number };
   domain?: CustomDomain;
   architecture: lambda.Architecture;
@@ -97,6 +99,7 @@ export class QueryApi extends Construct {
         [ENV.MEDIA_BASE_URL]: props.mediaBaseUrl,
         [ENV.DEFAULT_TIMEZONE]: props.defaultTimezone,
         [ENV.CORS_ALLOWED_ORIGINS]: props.corsAllowedOrigins.join(','),
+        ...(props.articleUrlTemplate ? { [ENV.ARTICLE_URL_TEMPLATE]: props.articleUrlTemplate } : {}),
         [ENV.CURSOR_SECRET]: this.cursorSecret.secretValue.unsafeUnwrap(),
       },
     });

@@ -338,6 +338,7 @@ describe('query API', () => {
     expect(env[ENV.MEDIA_BUCKET]).toEqual({ Ref: logicalId(stack.storage.mediaBucket) });
     expect(env[ENV.MEDIA_BASE_URL]).toBeDefined();
     expect(env[ENV.CORS_ALLOWED_ORIGINS]).toBe('*');
+    expect(env[ENV.ARTICLE_URL_TEMPLATE]).toBeUndefined(); // context articleUrlTemplate sets it
     expect(env[ENV.INCOMING_BUCKET]).toBeUndefined();
     // Cold start: no source-map parsing for the API (the ingest function keeps it).
     expect(env.NODE_OPTIONS).toBeUndefined();
