@@ -15,7 +15,7 @@ const TEMPLATE_HOST = 'https://blog.example';
 const jsonFeedSchema = JSON.parse(readFileSync(new URL('../support/jsonfeed-1.1.schema.json', import.meta.url), 'utf8'));
 const validateJsonFeed = new Ajv2020({ strict: false, allErrors: true, validateFormats: false }).compile(jsonFeedSchema);
 const parser = new Parser({
-  customFields: { item: [['dc:creator', 'creators', { keepArray: true }], ['category', 'atomCategories', { keepArray: true }], ['author', 'atomAuthors', { keepArray: true }], ['updated', 'atomUpdated']] },
+  customFields: { item: [['dc:creator', 'creators', { keepArray: true }], ['category', 'atomCategories', { keepArray: true }], ['author', 'atomAuthors', { keepArray: true }], ['updated', 'atomUpdated'], ['link', 'atomLinks', { keepArray: true }]] },
 });
 
 async function raw(path: string, init?: RequestInit) {
@@ -70,7 +70,10 @@ function compare(feeds: Parsed, list: any[], bodies: Map<string, string>) {
     expect(r.enclosure?.url).toBe(a.cover?.url);
     // Atom
     expect(decodeHtml(t.title!)).toBe(a.title);
-    expect(t.link).toBe(a.date ? linkOf(a) : undefined);
+    // rss-parser's `link` is an entry's first link of any rel (an enclosure, when there is no page link).
+    const alternate = (t.atomLinks ?? []).find((l: any) => !l.$?.rel || l.$.rel === 'alternate');
+    expect(alternate?.$.href).toBe(a.date ? linkOf(a) : undefined);
+    expect((t.atomLinks ?? []).find((l: any) => l.$?.rel === 'enclosure')?.$.href).toBe(a.cover?.url);
     expect(seconds(t.isoDate!)).toBe(seconds(published));
     expect(seconds(t.atomUpdated)).toBe(seconds(modified));
     expect(t.summary ?? '').toBe(a.excerpt);
