@@ -6,10 +6,11 @@ import { createHash } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 // A namespace import lets esbuild drop what is unused (`{ z }` keeps all of zod, locales included: ~450 kB).
 import * as z from 'zod';
+import pLimit from 'p-limit';
 import { articleUrl, type ArticleUrlTemplate } from '../core/article-url';
 import { ApiError, errorMessage } from '../core/errors';
 import type { FeedFormat } from '../core/feeds';
-import { FEED_CONTENT_BUDGET, FEED_SIZE, limiter } from '../core/limits';
+import { FEED_CONTENT_BUDGET, FEED_SIZE } from '../core/limits';
 import type { SitemapUrl } from '../core/sitemap';
 import type { Article, ArticleSummary } from '../core/types';
 import type { ArticleReader, CountedFacet, LinkEntry, Logger } from '../ports';
@@ -117,7 +118,7 @@ export function createApiHandler(deps: ApiDeps) {
     // The feed code (and its library) loads with the first feed request, not every cold start.
     const [feeds, page] = await Promise.all([import('../core/feeds'), deps.reader.list({ status: 'published', facet, limit: FEED_SIZE })]);
     const keys = page.items.length ? await deps.reader.bodyKeys(page.items.map((a) => a.id)) : new Map<string, string | null>();
-    const limit = limiter(FEED_BODY_CONCURRENCY);
+    const limit = pLimit(FEED_BODY_CONCURRENCY);
     const bodies = await Promise.all(
       page.items.map((a) => {
         const key = keys.get(a.id);

@@ -1,4 +1,4 @@
-/** Bounds shared by several modules, and a concurrency limiter. No imports: any bundle carries it for free. */
+/** Bounds shared by several modules. No imports: any bundle carries it for free. */
 
 /** Entries per feed: the newest published articles. */
 export const FEED_SIZE = 50;
@@ -15,20 +15,3 @@ export const SITEMAP_MAX_URLS = 50_000;
  * characters; longer ones make more, smaller pages.
  */
 export const SITEMAP_MAX_BYTES = 5_500_000;
-
-/** At most `n` calls of `fn` in flight; a finishing call hands its slot straight to the next. */
-export function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const waiting: (() => void)[] = [];
-  return async (fn) => {
-    if (active < n) active++;
-    else await new Promise<void>((resolve) => waiting.push(resolve));
-    try {
-      return await fn();
-    } finally {
-      const next = waiting.shift();
-      if (next) next();
-      else active--;
-    }
-  };
-}

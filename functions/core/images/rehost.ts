@@ -17,6 +17,7 @@
  *   images needlessly left on their original hosts.
  */
 import { createHash } from 'node:crypto';
+import pLimit, { type LimitFunction } from 'p-limit';
 import type { ImageConfig } from '../../config';
 import { IMAGE_PREFIX } from '../../definitions';
 import {
@@ -32,7 +33,6 @@ import {
   type StoredVariant,
 } from '../../ports';
 import { ImageError, errorMessage } from '../errors';
-import { limiter } from '../limits';
 import type { Image, ImageRef, Warning } from '../types';
 import { discoverImages, type Candidate, type ImageSource } from './discover';
 import { rewriteImages, type RefOutcome } from './rewrite';
@@ -142,7 +142,7 @@ class Run {
   private readonly memo = new Map<string, Promise<SourceResult>>();
   private readonly byHash = new Map<string, Promise<Encoded>>();
   private readonly failedKeys = new Set<string>();
-  private readonly limit: <T>(fn: () => Promise<T>) => Promise<T>;
+  private readonly limit: LimitFunction;
   private readonly transformKey: string;
   private readonly budgetMs: number;
   /** After this, no download starts, and those running are cut short. */
@@ -152,7 +152,7 @@ class Run {
     private readonly deps: RehostDeps,
     private readonly input: RehostInput,
   ) {
-    this.limit = limiter(Math.max(1, input.concurrency ?? DEFAULT_IMAGE_CONCURRENCY));
+    this.limit = pLimit(Math.max(1, input.concurrency ?? DEFAULT_IMAGE_CONCURRENCY));
     this.transformKey = deps.encoder.transformKey(input.image);
     this.budgetMs = input.budgetMs ?? IMAGE_BUDGET_TIMEOUTS * input.image.fetchTimeoutMs;
     this.deadline = Date.now() + this.budgetMs;
