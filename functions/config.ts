@@ -6,6 +6,7 @@
  * zod") cost 15 ms more CPU per cold start, zod already loaded (2.5 → 17.5 ms median,
  * Node 22, a loaded machine), against the API's 60 ms cold-start budget.
  */
+import { parseArticleUrlTemplate, type ArticleUrlTemplate } from './core/article-url';
 import { ConfigError } from './core/errors';
 import { DEFAULTS, ENV } from './definitions';
 
@@ -35,6 +36,8 @@ export interface Config {
   corsAllowedOrigins: string[];
   /** Front-matter keys public responses carry; every other key is operator data. */
   publicFrontMatterKeys: string[];
+  /** ARTICLE_URL_TEMPLATE, parsed; null when not set (feeds then carry no links, the sitemap answers an error). */
+  articleUrlTemplate: ArticleUrlTemplate | null;
   /** Set only when talking to emulators (the local stack, tests). */
   s3Endpoint: string | undefined;
   dynamodbEndpoint: string | undefined;
@@ -148,6 +151,7 @@ export function loadConfig(env: Env = process.env): Config {
       }
       return k;
     }),
+    articleUrlTemplate: env[ENV.ARTICLE_URL_TEMPLATE]?.trim() ? parseArticleUrlTemplate(env[ENV.ARTICLE_URL_TEMPLATE]!.trim(), ENV.ARTICLE_URL_TEMPLATE) : null,
     s3Endpoint,
     dynamodbEndpoint,
   };

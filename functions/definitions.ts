@@ -24,6 +24,8 @@ export const ENV = {
   CORS_ALLOWED_ORIGINS: 'CORS_ALLOWED_ORIGINS',
   /** Front-matter keys the public `GET /articles/{id}` shows (comma list; default none). */
   PUBLIC_FRONT_MATTER_KEYS: 'PUBLIC_FRONT_MATTER_KEYS',
+  /** Public URL of an article page; feeds and the sitemap link with it. */
+  ARTICLE_URL_TEMPLATE: 'ARTICLE_URL_TEMPLATE',
   /** Endpoint overrides: set only by the local stack (and tests). */
   S3_ENDPOINT: 'S3_ENDPOINT',
   DYNAMODB_ENDPOINT: 'DYNAMODB_ENDPOINT',

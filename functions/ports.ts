@@ -152,10 +152,31 @@ export interface ListPage {
   next: Record<string, string> | null;
 }
 
+/** What a link to an article is built from (feeds, sitemap). */
+export interface LinkEntry {
+  id: string;
+  slug: string;
+  date: string | null;
+  updated: string | null;
+}
+
+export interface LinkPage {
+  items: LinkEntry[];
+  /** Position after the last item, or null when there are no more. */
+  next: Record<string, string> | null;
+}
+
 export interface ArticleReader {
   get(id: string): Promise<ArticleRecord | null>;
   list(query: ListQuery): Promise<ListPage>;
   counts(facet: CountedFacet): Promise<{ name: string; count: number }[]>;
+  /** Body keys of these articles (absent or null: no body), in one batched read. At most 100 ids. */
+  bodyKeys(ids: string[]): Promise<Map<string, string | null>>;
+  /**
+   * Published articles newest first, only the fields links need: a query on the listing
+   * index that follows DynamoDB's pages (up to `limit` items per call, fewer at 1 MB).
+   */
+  linkPage(opts: { limit: number; after?: Record<string, string> }): Promise<LinkPage>;
 }
 
 export type { Article, Image, ImageRef, Warning };
@@ -240,6 +261,13 @@ export interface ImageEncoder {
    */
   transformKey(settings: Pick<EncodeSettings, 'widths' | 'formats'>): string;
   encode(bytes: Uint8Array, settings: EncodeSettings): Promise<EncodedImage>;
+  /** Names the social cards' settings: stored with the cards, so a change cuts new ones. */
+  socialKey(): string;
+  /**
+   * Cuts the link-preview cards from an image (a cover's largest re-hosted variant):
+   * 1200×630 and 1080×1080 JPEG, cropped where the image's subject is. Throws ImageError.
+   */
+  socialCards(bytes: Uint8Array): Promise<{ og: EncodedVariant; square: EncodedVariant }>;
 }
 
 /** One stored variant; `key` is relative to the media bucket (URLs are built on output). */
@@ -268,6 +296,8 @@ export interface ImageRecord {
   placeholder: string | null;
   color: string | null;
   createdAt: string;
+  /** Social cards, cut the first time the image is a cover (`key`: ImageEncoder.socialKey()). */
+  social?: { key: string; og: StoredVariant; square: StoredVariant };
 }
 
 /**

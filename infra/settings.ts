@@ -23,6 +23,8 @@ export interface PipelineSettings {
   corsAllowedOrigins: string[];
   /** PUBLIC_FRONT_MATTER_KEYS of the query API: front-matter keys the public may see (default none). */
   publicFrontMatterKeys: string[];
+  /** ARTICLE_URL_TEMPLATE for the query API (feeds, sitemap); undefined: not set. */
+  articleUrlTemplate?: string;
   /** ARTICLE_MAX_BYTES and IMAGE_* env values given in context; unset ones keep the functions' defaults.
    * IMAGE_FETCH_ALLOW_PRIVATE_HOSTS is deliberately not settable: in AWS it would open the SSRF guard. */
   ingestTuning: Record<string, string>;
@@ -153,9 +155,15 @@ export function readSettings(node: Pick<Node, 'tryGetContext'>): PipelineSetting
     if (v !== undefined) ingestTuning[envName] = v;
   }
   const defaultTimezone = text(ctx, 'defaultTimezone') ?? DEFAULT_SETTINGS.defaultTimezone;
+  const articleUrlTemplate = text(ctx, 'articleUrlTemplate');
   try {
     // The placeholder URL stands in for the CDN domain, unknown until deploy.
-    loadConfig({ ...ingestTuning, [ENV.DEFAULT_TIMEZONE]: defaultTimezone, [ENV.MEDIA_BASE_URL]: 'https://media.invalid' });
+    loadConfig({
+      ...ingestTuning,
+      [ENV.DEFAULT_TIMEZONE]: defaultTimezone,
+      [ENV.MEDIA_BASE_URL]: 'https://media.invalid',
+      ...(articleUrlTemplate ? { [ENV.ARTICLE_URL_TEMPLATE]: articleUrlTemplate } : {}),
+    });
   } catch (err) {
     throw new SettingsError(`invalid CDK context: ${(err as Error).message}`);
   }
@@ -179,6 +187,7 @@ export function readSettings(node: Pick<Node, 'tryGetContext'>): PipelineSetting
     defaultTimezone,
     corsAllowedOrigins,
     publicFrontMatterKeys,
+    articleUrlTemplate,
     ingestTuning,
     // sharp wants a full vCPU (1769 MB); Lambda allows 128..10240.
     ingestMemoryMb: whole(ctx, 'ingestMemoryMb', DEFAULT_SETTINGS.ingestMemoryMb, 128, 10_240),

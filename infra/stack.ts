@@ -61,6 +61,7 @@ export class ArticlePipelineStack extends Stack {
       defaultTimezone: s.defaultTimezone,
       corsAllowedOrigins: s.corsAllowedOrigins,
       publicFrontMatterKeys: s.publicFrontMatterKeys,
+      articleUrlTemplate: s.articleUrlTemplate,
       throttle: s.apiThrottle,
       domain: s.apiDomain,
       architecture,

@@ -38,6 +38,19 @@ export const ENCODER_SETTINGS = {
   svgScale: 2,
 } as const;
 
+/**
+ * The cover's link-preview cards. sharp's attention strategy crops to the region with the
+ * most luminance frequency, saturation and skin tones, so faces and subjects stay in frame.
+ * JPEG, because every link-preview scraper reads it; transparency is flattened onto white.
+ */
+export const SOCIAL_SETTINGS = {
+  version: 1,
+  og: { width: 1200, height: 630 },
+  square: { width: 1080, height: 1080 },
+  jpeg: { quality: 82, progressive: true, optimiseCoding: true, mozjpeg: false },
+  background: '#ffffff',
+} as const;
+
 const CONTENT_TYPES: Record<EncodedFormat, string> = {
   webp: 'image/webp',
   avif: 'image/avif',
@@ -111,6 +124,29 @@ export class SharpEncoder implements ImageEncoder {
       f: [...new Set(settings.formats)].sort(),
     });
     return `v${ENCODER_SETTINGS.version}-${createHash('sha256').update(canonical).digest('hex').slice(0, 12)}`;
+  }
+
+  socialKey(): string {
+    return `s${SOCIAL_SETTINGS.version}-${createHash('sha256').update(JSON.stringify(SOCIAL_SETTINGS)).digest('hex').slice(0, 8)}`;
+  }
+
+  async socialCards(bytes: Uint8Array): Promise<{ og: EncodedVariant; square: EncodedVariant }> {
+    const input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const card = async (size: { width: number; height: number }): Promise<EncodedVariant> => {
+      // The first frame of an animation; an image smaller than the card is enlarged to fill it.
+      const { data, info } = await sharp(input, { failOn: ENCODER_SETTINGS.failOn })
+        .resize(size.width, size.height, { fit: 'cover', position: sharp.strategy.attention })
+        .flatten({ background: SOCIAL_SETTINGS.background })
+        .jpeg(SOCIAL_SETTINGS.jpeg)
+        .toBuffer({ resolveWithObject: true });
+      return { format: 'jpeg', contentType: 'image/jpeg', width: info.width, height: info.height, bytes: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+    };
+    try {
+      const [og, square] = await Promise.all([card(SOCIAL_SETTINGS.og), card(SOCIAL_SETTINGS.square)]);
+      return { og, square };
+    } catch (err) {
+      throw toImageError(err);
+    }
   }
 
   async encode(bytes: Uint8Array, settings: EncodeSettings): Promise<EncodedImage> {

@@ -9,11 +9,17 @@ import { createHash } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 // A namespace import lets esbuild drop what is unused (`{ z }` keeps all of zod, locales included: ~450 kB).
 import * as z from 'zod';
+import pLimit from 'p-limit';
+import { articleUrl, type ArticleUrlTemplate } from '../core/article-url';
 import { ApiError, errorMessage } from '../core/errors';
-import type { ArticleReader, CountedFacet, Logger } from '../ports';
+import type { FeedFormat } from '../core/feeds';
+import { FEED_CONTENT_BUDGET, FEED_SIZE } from '../core/limits';
+import type { SitemapUrl } from '../core/sitemap';
+import type { Article, ArticleSummary } from '../core/types';
+import type { ArticleReader, CountedFacet, LinkEntry, Logger } from '../ports';
 import type { CursorCodec } from './cursor';
 import { openApiDocument } from './openapi';
-import { AdminListQuerySchema, ListQuerySchema, responseSchemas } from './schemas';
+import { AdminListQuerySchema, FeedQuerySchema, ListQuerySchema, SitemapQuerySchema, responseSchemas } from './schemas';
 
 export interface ApiDeps {
   reader: ArticleReader;
@@ -23,7 +29,18 @@ export interface ApiDeps {
   /** Front-matter keys the public article carries (PUBLIC_FRONT_MATTER_KEYS); the rest is operator data. */
   publicFrontMatterKeys: string[];
   log: Logger;
+  /** ARTICLE_URL_TEMPLATE, parsed; null or absent: feeds carry no links, the sitemap is an error. */
+  articleUrlTemplate?: ArticleUrlTemplate | null;
+  /** DEFAULT_TIMEZONE: the zone of the {yyyy}/{mm}/{dd} of article links. */
+  timeZone?: string;
 }
+
+/** Processed bodies read from the media bucket at once for one feed. */
+const FEED_BODY_CONCURRENCY = 8;
+/** Bodies kept in memory between requests (UTF-16 code units, ~2 bytes each). A body key
+ *  names one event's output, so a cached body never goes stale; it only stops being asked for. */
+const BODY_CACHE_UNITS = 8_000_000;
+const FEED_ROUTES: Record<string, FeedFormat> = { '/feed.xml': 'rss', '/atom.xml': 'atom', '/feed.json': 'json' };
 
 type Result = APIGatewayProxyStructuredResultV2;
 type Headers = Record<string, string>;
@@ -31,6 +48,7 @@ type Audience = 'public' | 'operator';
 
 const CACHE = {
   list: 'public, max-age=30, stale-while-revalidate=60',
+  sitemap: 'public, max-age=300, stale-while-revalidate=600',
   article: 'public, max-age=300, stale-while-revalidate=600',
   counts: 'public, max-age=60',
   openapi: 'public, max-age=3600',
@@ -84,6 +102,109 @@ export function createApiHandler(deps: ApiDeps) {
     };
   }
 
+  function text(status: number, body: string, contentType: string, cacheControl: string): Result {
+    return { statusCode: status, headers: { 'content-type': contentType, 'cache-control': cacheControl }, body };
+  }
+
+  const bodyCache = new Map<string, string>();
+  let bodyCacheUnits = 0;
+  /** A processed body, from memory when this instance read it before (least recently used goes first). */
+  async function cachedBody(key: string): Promise<string | null> {
+    const hit = bodyCache.get(key);
+    if (hit !== undefined) {
+      bodyCache.delete(key);
+      bodyCache.set(key, hit);
+      return hit;
+    }
+    const html = await deps.readBody(key);
+    if (html !== null && html.length <= BODY_CACHE_UNITS / 8) {
+      bodyCache.set(key, html);
+      bodyCacheUnits += html.length;
+      for (const [k, v] of bodyCache) {
+        if (bodyCacheUnits <= BODY_CACHE_UNITS) break;
+        bodyCache.delete(k);
+        bodyCacheUnits -= v.length;
+      }
+    }
+    return html;
+  }
+
+  const template = deps.articleUrlTemplate ?? null;
+  const linkOf = (a: LinkEntry): string | null => (template ? articleUrl(template, a, deps.timeZone ?? 'UTC') : null);
+
+  async function feed(format: FeedFormat, params: Record<string, string>, selfUrl: string): Promise<Result> {
+    const q = FeedQuerySchema.parse(params);
+    const facetName = (['category', 'tag', 'author'] as const).find((f) => q[f] !== undefined);
+    const facet = facetName ? { name: facetName, value: q[facetName]! } : undefined;
+    // The feed code (and its library) loads with the first feed request, not every cold start.
+    const [feeds, page] = await Promise.all([import('../core/feeds'), deps.reader.list({ status: 'published', facet, limit: FEED_SIZE })]);
+    const keys = page.items.length ? await deps.reader.bodyKeys(page.items.map((a) => a.id)) : new Map<string, string | null>();
+    const limit = pLimit(FEED_BODY_CONCURRENCY);
+    const bodies = await Promise.all(
+      page.items.map((a) => {
+        const key = keys.get(a.id);
+        return key ? limit(() => cachedBody(key)) : Promise.resolve(null);
+      }),
+    );
+    let used = 0;
+    let cut = 0;
+    const entries = page.items.map((article: ArticleSummary, i) => {
+      let html = bodies[i] ?? null;
+      if (html !== null) {
+        const bytes = Buffer.byteLength(html, 'utf8');
+        if (used + bytes > FEED_CONTENT_BUDGET) {
+          html = null;
+          cut++;
+        } else used += bytes;
+      }
+      return { article, html, link: linkOf(article) };
+    });
+    if (cut) deps.log.warn('feed entries carry their excerpt only', { code: 'feed_content_truncated', entries: cut, budgetBytes: FEED_CONTENT_BUDGET });
+    const what = facet ? ({ category: 'in category', tag: 'tagged', author: 'by' } as const)[facet.name] : null;
+    const body = feeds.renderFeed(format, {
+      title: what ? `Articles ${what} ${facet!.value}` : 'Articles',
+      description: template
+        ? 'The newest published articles.'
+        : 'The newest published articles. ARTICLE_URL_TEMPLATE is not set, so the entries carry no links to article pages.',
+      selfUrl,
+      home: template?.home ?? null,
+      entries,
+    });
+    return text(200, body, feeds.FEED_CONTENT_TYPES[format], CACHE.list);
+  }
+
+  /** Every published article's sitemap entry, newest first, read page by page from the index. */
+  async function* sitemapUrls(t: ArticleUrlTemplate): AsyncGenerator<SitemapUrl> {
+    let after: Record<string, string> | undefined;
+    do {
+      const page = await deps.reader.linkPage({ limit: 1000, after });
+      for (const a of page.items) {
+        const loc = articleUrl(t, a, deps.timeZone ?? 'UTC');
+        if (loc) yield { loc, lastmod: a.updated ?? a.date };
+      }
+      after = page.next ?? undefined;
+    } while (after);
+  }
+
+  async function sitemap(params: Record<string, string>, origin: string): Promise<Result> {
+    const q = SitemapQuerySchema.parse(params);
+    if (!template) {
+      throw new ApiError(
+        501,
+        'article_url_template_missing',
+        'ARTICLE_URL_TEMPLATE is not set: the sitemap lists article pages, and only that setting says where they are (e.g. https://example.com/{yyyy}/{mm}/{slug}/)',
+      );
+    }
+    const sm = await import('../core/sitemap');
+    if (q.page === undefined) {
+      const pages = await sm.summarizePages(sitemapUrls(template));
+      return text(200, sm.sitemapIndexXml(pages, (n) => `${origin}/sitemap.xml?page=${n}`), 'application/xml; charset=utf-8', CACHE.sitemap);
+    }
+    const urls = await sm.pageAt(sitemapUrls(template), q.page);
+    if (!urls) throw new ApiError(404, 'not_found', `the sitemap has no page ${q.page}`);
+    return text(200, sm.urlsetXml(urls), 'application/xml; charset=utf-8', CACHE.sitemap);
+  }
+
   function fail(err: unknown, requestId: string): Result {
     if (err instanceof ApiError) {
       return json(err.status, { error: { code: err.code, message: err.message } }, CACHE.none);
@@ -134,9 +255,19 @@ export function createApiHandler(deps: ApiDeps) {
     throw new ApiError(404, 'not_found', `no route GET ${p}`);
   }
 
-  async function route(event: APIGatewayProxyEventV2, method: string, path: string, params: Record<string, string>): Promise<Result> {
+  async function route(
+    event: APIGatewayProxyEventV2,
+    method: string,
+    path: string,
+    params: Record<string, string>,
+    origin: string,
+    rawQuery: string,
+  ): Promise<Result> {
     const p = path.length > 1 ? path.replace(/\/+$/, '') : path;
     if (p === '/admin' || p.startsWith('/admin/')) return operatorRoute(event, p, params);
+    const feedFormat = FEED_ROUTES[p];
+    if (feedFormat) return feed(feedFormat, params, `${origin}${p}${rawQuery ? `?${rawQuery}` : ''}`);
+    if (p === '/sitemap.xml') return sitemap(params, origin);
     if (p === '/health') return json(200, project(responseSchemas().HealthSchema, { status: 'ok' }), CACHE.none);
     if (p === '/openapi.json') return json(200, openApiDocument(), CACHE.openapi);
     if (p === '/articles') return listArticles(params, 'public');
@@ -165,7 +296,11 @@ export function createApiHandler(deps: ApiDeps) {
       res.headers = { ...res.headers, allow: 'GET, HEAD, OPTIONS' };
     } else {
       try {
-        res = await route(event, method, path, { ...(event.queryStringParameters ?? {}) } as Record<string, string>);
+        // API Gateway sets x-forwarded-proto; the local stack answers plain http.
+        const proto = headers['x-forwarded-proto'] === 'https' ? 'https' : 'http';
+        const origin = `${proto}://${event.requestContext?.domainName ?? headers.host ?? 'localhost'}`;
+        const params = { ...(event.queryStringParameters ?? {}) } as Record<string, string>;
+        res = await route(event, method, path, params, origin, event.rawQueryString ?? '');
       } catch (err) {
         res = fail(err, requestId);
       }

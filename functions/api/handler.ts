@@ -15,7 +15,7 @@ import { createCursorCodec } from './cursor';
 
 const config = loadConfig();
 if (!config.cursorSecret) throw new ConfigError(`${ENV.CURSOR_SECRET} is required by the query API (it signs page cursors)`);
-// Only GET /articles/{id} reads S3: its SDK (~30 ms to load) waits for the first such
+// Only GET /articles/{id} and the feeds read S3: its SDK (~30 ms to load) waits for the first such
 // request instead of lengthening every cold start.
 let objects: Promise<ObjectStore> | undefined;
 const bodyStore = (): Promise<ObjectStore> =>
@@ -35,6 +35,8 @@ const app = createApiHandler({
   cursors: createCursorCodec(config.cursorSecret),
   publicFrontMatterKeys: config.publicFrontMatterKeys,
   log,
+  articleUrlTemplate: config.articleUrlTemplate,
+  timeZone: config.defaultTimezone,
 });
 
 export async function handler(event: APIGatewayProxyEventV2, context?: Context): ReturnType<typeof app> {

@@ -5,7 +5,8 @@
  */
 // A namespace import lets esbuild drop what is unused (`{ z }` keeps all of zod, locales included: ~450 kB).
 import * as z from 'zod';
-import { AdminListQuerySchema, ListQuerySchema, responseSchemas } from './schemas';
+import { FEED_SIZE, SITEMAP_MAX_BYTES, SITEMAP_MAX_URLS } from '../core/limits';
+import { AdminListQuerySchema, FeedQuerySchema, ListQuerySchema, SitemapQuerySchema, responseSchemas } from './schemas';
 
 const PARAM_DOCS: Record<string, string> = {
   limit: 'Items per page, 1 to 100 (default 20).',
@@ -16,6 +17,7 @@ const PARAM_DOCS: Record<string, string> = {
   slug: 'Only articles with this slug.',
   from: 'Earliest date, inclusive: 2022-03-02 or an ISO date-time.',
   to: 'Latest date, inclusive: 2022-03-02 (the whole day) or an ISO date-time.',
+  page: 'A page of the sitemap index, from 1; without it, the index.',
 };
 const STATUS_DOCS = {
   public: 'Optional, and only `published`: public routes serve published articles only.',
@@ -54,6 +56,16 @@ let cached: Record<string, unknown> | null = null;
 export function openApiDocument(): Record<string, unknown> {
   if (cached) return cached;
   const r = responseSchemas();
+  const feedRoute = (what: string, type: string) => ({
+    get: {
+      tags: ['public'],
+      summary: `${what} of the newest ${FEED_SIZE} published articles`,
+      description:
+        'Entries carry title, link (from ARTICLE_URL_TEMPLATE; none when it is not set), dates, authors, categories and tags, the excerpt as summary, the processed HTML as content, and the cover as enclosure/image. At most one of category, tag, author.',
+      parameters: parameters(FeedQuerySchema, 'public'),
+      responses: { '200': { description: `${what}.`, content: { [type]: { schema: { type: 'string' } } } }, '400': errors['400'], '405': errors['405'], '500': errors['500'] },
+    },
+  });
   const countRoute = (what: string) => ({
     get: {
       tags: ['public'],
@@ -97,6 +109,25 @@ export function openApiDocument(): Record<string, unknown> {
           summary: 'One published article with its processed HTML',
           parameters: [ID_PARAM],
           responses: { '200': json('Article', 'The article.'), '400': errors['400'], '404': errors['404'], '405': errors['405'], '500': errors['500'] },
+        },
+      },
+      '/feed.xml': feedRoute('RSS 2.0', 'application/rss+xml'),
+      '/atom.xml': feedRoute('Atom 1.0', 'application/atom+xml'),
+      '/feed.json': feedRoute('JSON Feed 1.1', 'application/feed+json'),
+      '/sitemap.xml': {
+        get: {
+          tags: ['public'],
+          summary: 'Sitemap index of the published articles; with page, one sitemap of it',
+          description: `A sitemaps.org index; each page holds at most ${SITEMAP_MAX_URLS} URLs (fewer when long URLs would pass ${SITEMAP_MAX_BYTES} bytes), newest first, with lastmod from updated or date.`,
+          parameters: parameters(SitemapQuerySchema, 'public'),
+          responses: {
+            '200': { description: 'A sitemap index, or one sitemap page.', content: { 'application/xml': { schema: { type: 'string' } } } },
+            '400': errors['400'],
+            '404': json('Error', 'No such page.'),
+            '405': errors['405'],
+            '501': json('Error', 'article_url_template_missing: ARTICLE_URL_TEMPLATE is not set, so there are no article URLs to list.'),
+            '500': errors['500'],
+          },
         },
       },
       '/categories': countRoute('Categories'),

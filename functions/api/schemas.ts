@@ -78,6 +78,25 @@ export const AdminListQuerySchema = z
 
 export type ListQueryInput = z.output<typeof AdminListQuerySchema>;
 
+/** /feed.xml, /atom.xml, /feed.json: at most one of category, tag, author (as /articles). */
+export const FeedQuerySchema = z
+  .strictObject({ category: facetValue.optional(), tag: facetValue.optional(), author: facetValue.optional() })
+  .superRefine((q, ctx) => {
+    const facets = (['category', 'tag', 'author'] as const).filter((f) => q[f] !== undefined);
+    if (facets.length > 1) {
+      ctx.addIssue({ code: 'custom', path: [facets[1]!], message: `filter by one of category, tag or author at a time (got ${facets.join(' and ')})` });
+    }
+  });
+
+/** /sitemap.xml: the index; with `page`, one page of it. */
+export const SitemapQuerySchema = z.strictObject({
+  page: z
+    .string()
+    .regex(/^[1-9]\d{0,5}$/, 'must be a page number from 1')
+    .transform(Number)
+    .optional(),
+});
+
 let responses: ReturnType<typeof buildResponseSchemas> | undefined;
 
 /**
@@ -95,6 +114,11 @@ function buildResponseSchemas() {
   const ErrorInfoSchema = z.object({ code: z.string(), message: z.string() });
   const ErrorSchema = z.object({ error: ErrorInfoSchema });
 
+  const card = (width: number, height: number) => z.object({ url: z.string(), width: z.literal(width), height: z.literal(height) });
+  const SocialCardsSchema = z
+    .object({ og: card(1200, 630), square: card(1080, 1080) })
+    .describe('The cover cut for link previews (Open Graph 1200×630, square 1080×1080), cropped where its subject is.');
+
   const ImageSchema = z.object({
     url: z.string(),
     width: z.number().int(),
@@ -104,6 +128,7 @@ function buildResponseSchemas() {
     placeholder: z.string().nullable(),
     color: z.string().nullable().optional(),
     original: z.string(),
+    social: SocialCardsSchema.nullable().optional(),
   });
 
   const WarningSchema = z.object({ code: z.string(), message: z.string(), url: z.string().optional() });

@@ -66,6 +66,7 @@ export type ApiErrorCode =
   | 'forbidden'
   | 'not_found'
   | 'method_not_allowed'
+  | 'article_url_template_missing'
   | 'internal_error';
 
 /** An error the query API answers with `{"error": {"code", "message"}}`. */

@@ -21,7 +21,7 @@ import { compareSequencers, type ObjectEvent } from './events';
  * Bump when the output for the same input changes (new fields, new image settings), so
  * unchanged uploads and `npm run reprocess` produce fresh results instead of being skipped.
  */
-export const PIPELINE_VERSION = 1;
+export const PIPELINE_VERSION = 2; // 2: cover.social (social cards)
 
 export type IngestOutcome =
   | 'published'

@@ -42,6 +42,8 @@ export interface QueryApiProps {
   corsAllowedOrigins: string[];
   /** Front-matter keys the public article shows (PUBLIC_FRONT_MATTER_KEYS); default none. */
   publicFrontMatterKeys?: string[];
+  /** ARTICLE_URL_TEMPLATE (feeds and sitemap link with it); unset: left out. */
+  articleUrlTemplate?: string;
   throttle: { rateLimit: number; burstLimit: number };
   domain?: CustomDomain;
   architecture: lambda.Architecture;
@@ -106,6 +108,7 @@ export class QueryApi extends Construct {
         [ENV.MEDIA_BASE_URL]: props.mediaBaseUrl,
         [ENV.DEFAULT_TIMEZONE]: props.defaultTimezone,
         [ENV.PUBLIC_FRONT_MATTER_KEYS]: (props.publicFrontMatterKeys ?? []).join(','),
+        ...(props.articleUrlTemplate ? { [ENV.ARTICLE_URL_TEMPLATE]: props.articleUrlTemplate } : {}),
         [ENV.CURSOR_SECRET]: this.cursorSecret.secretValue.unsafeUnwrap(),
       },
     });

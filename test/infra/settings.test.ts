@@ -26,6 +26,12 @@ describe('readSettings', () => {
     expect(s.apiDomain).toBeUndefined();
     expect(s.mediaDomain).toBeUndefined();
     expect(s.alarmEmail).toBeUndefined();
+    expect(s.articleUrlTemplate).toBeUndefined();
+  });
+
+  it('takes articleUrlTemplate, checked by the rules of the functions', () => {
+    expect(fromContext({ articleUrlTemplate: 'https://example.com/{yyyy}/{slug}/' }).articleUrlTemplate).toBe('https://example.com/{yyyy}/{slug}/');
+    expect(() => fromContext({ articleUrlTemplate: 'https://example.com/{year}/' })).toThrow(/ARTICLE_URL_TEMPLATE has an unknown placeholder/);
   });
 
   it('accepts strings from -c and numbers or arrays from cdk.json', () => {

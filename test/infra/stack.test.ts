@@ -364,6 +364,7 @@ describe('query API', () => {
     // CORS is API Gateway's (functions/api/cors.ts); the public front matter is none by default.
     expect(env[ENV.CORS_ALLOWED_ORIGINS]).toBeUndefined();
     expect(env[ENV.PUBLIC_FRONT_MATTER_KEYS]).toBe('');
+    expect(env[ENV.ARTICLE_URL_TEMPLATE]).toBeUndefined(); // context articleUrlTemplate sets it
     expect(env[ENV.INCOMING_BUCKET]).toBeUndefined();
     // Cold start: no source-map parsing for the API (the ingest function keeps it).
     expect(env.NODE_OPTIONS).toBeUndefined();

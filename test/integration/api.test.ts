@@ -101,7 +101,7 @@ describe('routes', () => {
   it('serves an OpenAPI 3.1 document naming every route of both groups and the SigV4 scheme', async () => {
     const { body } = await rawApi('/openapi.json');
     expect(Object.keys(body.paths).sort()).toEqual(
-      ['/admin/articles', '/admin/articles/{id}', '/articles', '/articles/{id}', '/authors', '/categories', '/health', '/openapi.json', '/tags'].sort(),
+      ['/admin/articles', '/admin/articles/{id}', '/articles', '/articles/{id}', '/authors', '/categories', '/health', '/openapi.json', '/tags', '/feed.xml', '/atom.xml', '/feed.json', '/sitemap.xml'].sort(),
     );
     expect(body.components.securitySchemes.sigv4).toMatchObject({ type: 'apiKey', name: 'Authorization', in: 'header', 'x-amazon-apigateway-authtype': 'awsSigv4' });
     for (const [path, item] of Object.entries<any>(body.paths)) {

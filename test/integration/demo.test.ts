@@ -11,7 +11,7 @@ import * as cheerio from 'cheerio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../local/stack';
 import { DemoError, EXAMPLES_DIR, PLACEHOLDER_HOST, formatReport, loadExamples, runDemo, type DemoResult } from '../../scripts/demo-lib';
-import { adminApi, findBySourceKey, stack, uniq } from './helpers';
+import { adminApi, api, findBySourceKey, stack, uniq } from './helpers';
 
 const MEDIA_IMG = `${stack.s3Endpoint}/${stack.mediaBucket}/img/`;
 
@@ -88,6 +88,8 @@ describe('npm run demo', () => {
       const lazyAttrs = $('[data-src], [data-original], [data-lazy-src], [data-srcset]');
       expect(lazyAttrs.length, file).toBe(0);
       expect(a.cover?.url.startsWith(MEDIA_IMG), file).toBe(true);
+      expect(a.cover?.social?.og, file).toMatchObject({ width: 1200, height: 630, url: expect.stringContaining(MEDIA_IMG) });
+      expect(a.cover?.social?.square, file).toMatchObject({ width: 1080, height: 1080, url: expect.stringContaining(MEDIA_IMG) });
       expect(a.warnings, file).toEqual([]);
     }
   });
@@ -110,6 +112,18 @@ describe('npm run demo', () => {
     const lazy = articles.get('html-lazy-gallery.html');
     expect(lazy.html).not.toContain('<script');
     expect(lazy.images.some((i: any) => i.url.endsWith('.gif'))).toBe(true);
+  });
+
+  it('puts the Chinese Hexo article into the feeds of its category: characters, re-hosted cover and body images', async () => {
+    const hexo = articles.get('hexo-west-lake.md');
+    const q = `?category=${encodeURIComponent('旅行')}`;
+    const json = (await api(`/feed.json${q}`)).body;
+    const entry = json.items.find((i: any) => i.id === `urn:article-pipeline:article:${hexo.id}`);
+    expect(entry).toMatchObject({ title: hexo.title, image: hexo.cover.url, content_html: hexo.html, tags: expect.arrayContaining(['旅行', '杭州']) });
+    expect(entry.content_html).toContain(MEDIA_IMG);
+    const rss = await (await fetch(`${stack.apiUrl}/feed.xml${q}`)).text();
+    expect(rss).toContain(hexo.title);
+    expect(rss).toContain(`<enclosure length="0" type="image/jpeg" url="${hexo.cover.url}"/>`);
   });
 
   it('serves the re-hosted copies from the media bucket after the origin has stopped', async () => {

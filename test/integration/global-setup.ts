@@ -63,6 +63,8 @@ export default async function setup(project: TestProject) {
       IMAGE_FETCH_HOSTS: '127.0.0.1',
       IMAGE_FETCH_TIMEOUT_MS: '3000',
       DEFAULT_TIMEZONE: 'UTC',
+      // Feeds and the sitemap link with it (test/integration/outputs.test.ts).
+      ARTICLE_URL_TEMPLATE: 'https://blog.example/{yyyy}/{mm}/{slug}/',
     },
     routes: [viewerRoute()],
     log: (l) => console.error(`[stack] ${l}`),

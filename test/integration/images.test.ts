@@ -88,6 +88,20 @@ describe('image re-hosting', () => {
     expect(seen[`/${ns}/news/2022/03/02/20220302090322298.jpg`]).toBe(1);
   });
 
+  it('gives the cover both social cards, served as JPEG at their sizes', async () => {
+    const { og, square } = article.cover.social;
+    for (const [card, w, h] of [[og, 1200, 630], [square, 1080, 1080]] as const) {
+      expect([card.width, card.height]).toEqual([w, h]);
+      expect(card.url.startsWith(`${MEDIA_BASE}/img/`)).toBe(true);
+      const res = await fetch(card.url);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('image/jpeg');
+      expect(await sharp(Buffer.from(await res.arrayBuffer())).metadata()).toMatchObject({ width: w, height: h, format: 'jpeg' });
+    }
+    // Summaries carry them too (list routes, feeds).
+    expect((await findBySourceKey(article.sourceKey)).cover.social).toEqual(article.cover.social);
+  });
+
   it('serves media URLs that load, with long immutable caching and no EXIF', async () => {
     const urls = new Set<string>();
     const $ = cheerio.load(article.html);

@@ -58,7 +58,16 @@ const images: ImageStep = (input) =>
           throw new ImageError('image_blocked_address', 'the host is not allowed');
         },
       },
-      encoder: { transformKey: () => 't', encode: async () => { throw new ImageError('image_corrupt', 'no'); } },
+      encoder: {
+        transformKey: () => 't',
+        encode: async () => {
+          throw new ImageError('image_corrupt', 'no');
+        },
+        socialKey: () => 's',
+        socialCards: async () => {
+          throw new ImageError('image_corrupt', 'no');
+        },
+      },
       media: objects,
       incoming: objects,
       records: { getByUrl: async () => null, getByHash: async () => null, put: async () => {} },

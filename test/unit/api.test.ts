@@ -30,6 +30,8 @@ const failingReader: ArticleReader = {
     throw new Error('ProvisionedThroughputExceededException: secret table name articles-prod');
   },
   counts: async () => [],
+  bodyKeys: async () => new Map(),
+  linkPage: async () => ({ items: [], next: null }),
 };
 
 const logged: unknown[] = [];
@@ -113,6 +115,8 @@ describe('public projection and operator context (fake reader)', () => {
     get: async () => rec as any,
     list: async () => ({ items: [rec as any], next: null }),
     counts: async () => [],
+    bodyKeys: async () => new Map(),
+    linkPage: async () => ({ items: [], next: null }),
   });
   const app = (rec: Record<string, unknown>, keys: string[] = []) =>
     createApiHandler({ reader: reader(rec), readBody: async () => '<p>x</p>', cursors: createCursorCodec('s'), publicFrontMatterKeys: keys, log: silentLogger });

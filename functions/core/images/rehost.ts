@@ -24,6 +24,7 @@ import {
   ObjectTooLargeError,
   type EncodedFormat,
   type EncodedImage,
+  type EncodedVariant,
   type ImageEncoder,
   type ImageFetcher,
   type ImageRecord,
@@ -126,8 +127,21 @@ export async function rehostImages(deps: RehostDeps, input: RehostInput): Promis
   const values = settled.map((s) => (s as PromiseFulfilledResult<RefOutcome | null>).value);
 
   const bodyOutcomes = values.slice(0, -1) as RefOutcome[];
-  const out = rewriteImages(disc, bodyOutcomes, values[values.length - 1] ?? null, input.mediaBaseUrl);
-  return { ...out, stats: run.stats };
+  const coverOutcome = values[values.length - 1] ?? null;
+  // The cover (front matter's, else the first re-hosted body image) also gets social cards.
+  const coverRecord = [coverOutcome, ...bodyOutcomes].find((o): o is Extract<RefOutcome, { ok: true }> => !!o?.ok)?.record;
+  let social: ImageRecord['social'] | undefined;
+  const socialWarnings: Warning[] = [];
+  if (coverRecord) {
+    try {
+      social = await run.socialCards(coverRecord);
+    } catch (err) {
+      if (!(err instanceof ImageError)) throw err;
+      socialWarnings.push({ code: 'image_social_cards_failed', message: `No social cards were cut from the cover: ${err.message}` });
+    }
+  }
+  const out = rewriteImages(disc, bodyOutcomes, coverOutcome, input.mediaBaseUrl, social);
+  return { ...out, warnings: [...out.warnings, ...socialWarnings], stats: run.stats };
 }
 
 /** One article's worth of work: the per-source memo, the concurrency bound, the counters. */
@@ -150,6 +164,32 @@ class Run {
     this.transformKey = deps.encoder.transformKey(input.image);
     this.budgetMs = input.budgetMs ?? IMAGE_BUDGET_TIMEOUTS * input.image.fetchTimeoutMs;
     this.deadline = Date.now() + this.budgetMs;
+  }
+
+  /**
+   * The cover's social cards: from the record when it has them (same settings), else cut
+   * from its largest re-hosted fallback variant (already oriented and in sRGB, and there
+   * whether the image was fetched now or reused by URL), stored content-addressed beside
+   * the variants, and remembered in the record.
+   */
+  async socialCards(record: ImageRecord): Promise<NonNullable<ImageRecord['social']>> {
+    const { encoder, media, records } = this.deps;
+    const key = encoder.socialKey();
+    if (record.social?.key === key) return record.social;
+    const largest = record.fallback.variants[record.fallback.variants.length - 1]!;
+    const obj = await media.get(this.input.mediaBucket, largest.key);
+    if (!obj) throw new ImageError('image_not_found', `the re-hosted copy ${largest.key} is missing from the media bucket`);
+    const cards = await encoder.socialCards(obj.body);
+    const store = async (name: 'og' | 'square', v: EncodedVariant): Promise<StoredVariant> => {
+      const k = `${IMAGE_PREFIX}${record.hash}/social/${key}-${name}.jpg`;
+      await media.put(this.input.mediaBucket, k, v.bytes, { contentType: v.contentType, cacheControl: IMAGE_CACHE_CONTROL });
+      this.stats.bytesOut += v.bytes.byteLength;
+      return { key: k, width: v.width, height: v.height, size: v.bytes.byteLength };
+    };
+    const [og, square] = await Promise.all([store('og', cards.og), store('square', cards.square)]);
+    const social = { key, og, square };
+    await records.put({ ...record, social });
+    return social;
   }
 
   /** Tries the candidates best first; the first that re-hosts wins. */
@@ -325,5 +365,3 @@ class Run {
     };
   }
 }
-
-/** At most `n` calls of `fn` in flight; a finishing call hands its slot straight to the next. */
