@@ -12,17 +12,18 @@
  * matching local file, before the articles, so the ingest step finds them.
  *
  * With `--wait` it polls the query API until each article's outcome is known and prints a
- * summary (published, draft, failed with the reason); the exit status is 1 if any failed.
+ * summary (published, draft, failed with the reason); the exit status is 1 if any article
+ * is failed, whether it failed now or earlier and was left unchanged, or timed out.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, posix, relative, resolve, sep } from 'node:path';
 import { HeadBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { decodeText } from '../functions/core/article';
+import { baseName, decodeText } from '../functions/core/article';
 import { parseFrontMatter } from '../functions/core/frontmatter';
 import { discoverImages } from '../functions/core/images/discover';
 import { articleId } from '../functions/core/ingest';
-import { renderBody } from '../functions/core/markdown';
+import { renderArticleBody } from '../functions/core/markdown';
 import { sanitizeForProcessing } from '../functions/core/sanitize';
 import type { Article, ArticleStatus } from '../functions/core/types';
 import { isArticleKey } from '../functions/definitions';
@@ -110,7 +111,10 @@ export interface UploadResult {
   missingAssets: MissingAsset[];
   /** With `wait`: one report per article, in key order. */
   articles: ArticleReport[] | null;
-  /** False when an article failed or timed out. */
+  /**
+   * False when an article is failed now (just processed, or unchanged since it failed) or
+   * timed out: the state of the folder, not what this run happened to do.
+   */
   ok: boolean;
 }
 
@@ -168,7 +172,9 @@ export function relativeAssetRefs(text: string, articleKey: string): { ref: stri
   try {
     const fm = parseFrontMatter(text);
     frontMatter = fm.data;
-    html = sanitizeForProcessing(renderBody(fm.body, /\.html?$/i.test(articleKey) ? 'html' : 'markdown'));
+    // Generator tags too: Hexo's `{% asset_img %}` names a file in the post's asset folder.
+    const kind = /\.html?$/i.test(articleKey) ? 'html' : 'markdown';
+    html = sanitizeForProcessing(renderArticleBody(fm.body, kind, { postName: baseName(articleKey) }).html);
   } catch {
     return [];
   }
@@ -360,7 +366,7 @@ export async function uploadArticles(opts: UploadOptions): Promise<UploadResult>
       skipped: plan.skipped,
       missingAssets: plan.missingAssets,
       articles,
-      ok: !articles || articles.every((a) => a.outcome !== 'failed' && a.outcome !== 'timeout'),
+      ok: !articles || articles.every((a) => a.status !== 'failed' && a.outcome !== 'timeout'),
     };
   } finally {
     s3.destroy();
@@ -435,6 +441,8 @@ export function formatSummary(r: UploadResult, timeoutMs = 120_000): string {
   const count = (o: ArticleOutcome) => r.articles!.filter((a) => a.outcome === o).length;
   lines.push('');
   lines.push(`${count('published')} published, ${count('draft')} draft, ${count('failed')} failed, ${count('unchanged')} unchanged, ${count('timeout')} timed out.`);
+  const stillFailed = r.articles.filter((a) => a.outcome === 'unchanged' && a.status === 'failed').length;
+  if (stillFailed) lines.push(`${stillFailed} unchanged article(s) are still failed: fix them and upload again.`);
   if (count('unchanged')) lines.push('Unchanged articles were not processed again; to re-run them anyway (new settings?), use npm run reprocess -- --prefix <key>.');
   return lines.join('\n');
 }

@@ -124,6 +124,53 @@ describe('npm run upload', () => {
       progress: null,
     });
     expect(whole.articles).toEqual([expect.objectContaining({ key: `${prefix}/post/index.md`, outcome: 'unchanged', status: 'published' })]);
+    expect(whole.ok).toBe(true);
+
+    // The whole folder again: the broken article is unchanged, and still failed, so the
+    // run is not ok (the exit code follows the state, not what this run did).
+    const rerun = await uploadArticles({
+      paths: [dir],
+      prefix,
+      endpoint: stack.s3Endpoint,
+      bucket: stack.incomingBucket,
+      apiUrl: stack.apiUrl,
+      wait: true,
+      timeoutMs: 30_000,
+      progress: null,
+    });
+    expect(rerun.articles!.find((a) => a.key === `${prefix}/broken.md`)).toMatchObject({ outcome: 'unchanged', status: 'failed' });
+    expect(rerun.ok).toBe(false);
+    expect(formatSummary(rerun)).toContain('1 unchanged article(s) are still failed');
+  });
+
+  it('exits 1 from the command line on a re-run of a folder holding a failed article', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'upload-rerun-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'broken.md'), '---\ntitle: [unclosed\n---\nBody.\n');
+    const prefix = uniq('rerun');
+    const args = [dir, '--prefix', prefix, '--wait', '--timeout', '30', '--endpoint', stack.s3Endpoint, '--bucket', stack.incomingBucket, '--api', stack.apiUrl];
+    const run = () =>
+      spawnSync(process.execPath, ['--import', 'tsx', 'scripts/upload.ts', ...args], { encoding: 'utf8', timeout: 90_000, env: { ...process.env, NODE_NO_WARNINGS: '1' } });
+    const first = run();
+    expect(first.stdout).toContain('1 failed');
+    expect(first.status).toBe(1);
+    const second = run();
+    expect(second.stdout).toMatch(/unchanged +\S+broken\.md .*\(still failed\)/);
+    expect(second.status).toBe(1);
+  });
+
+  it('uploads the picture of a Hexo asset_img from the post asset folder', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'upload-hexo-'));
+    dirs.push(dir);
+    mkdirSync(join(dir, 'my-trip'));
+    writeFileSync(join(dir, 'my-trip', 'pond.png'), await png(300, 200, 120));
+    writeFileSync(join(dir, 'my-trip.md'), '---\ntitle: Trip\n---\n{% asset_img pond.png "The pond" %}\n');
+    const prefix = uniq('hexo');
+    const result = await uploadArticles({
+      paths: [dir], prefix, endpoint: stack.s3Endpoint, bucket: stack.incomingBucket, apiUrl: stack.apiUrl, wait: true, timeoutMs: 30_000, progress: null,
+    });
+    expect(result.files.map((f) => [f.key, f.kind])).toEqual([[`${prefix}/my-trip.md`, 'article'], [`${prefix}/my-trip/pond.png`, 'asset']]);
+    expect(result.articles![0]).toMatchObject({ outcome: 'published', imagesRehosted: 1, imagesFailed: 0 });
   });
 
   it('refuses a folder without articles, with a typed error', async () => {
