@@ -53,4 +53,31 @@ describe('npx cdk synth', () => {
     }
     expect(existsSync(join(outdir, 'manifest.json'))).toBe(true);
   }, 300_000);
+
+  /** A synth that must fail: its own line on stderr, never a Node stack trace. */
+  const failing = (...context: string[]) => {
+    const run = spawnSync(
+      'npx',
+      ['cdk', 'synth', '--quiet', '--no-notices', '--no-version-reporting', '-o', mkdtempSync(join(outdir, 'bad-')), ...context.flatMap((c) => ['-c', c])],
+      { cwd: PROJECT_ROOT, env: offlineEnv(), encoding: 'utf8', timeout: 120_000 },
+    );
+    expect(run.status, run.stderr).not.toBe(0);
+    const ours = run.stderr.split('\n').filter((l) => l.startsWith('cdk synth: '));
+    expect(ours, run.stderr).toHaveLength(1);
+    expect(run.stderr).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
+    return ours[0]!;
+  };
+
+  it('fails on a misspelt context key, naming the valid ones', () => {
+    const line = failing('imageFormat=avif');
+    expect(line).toContain('unknown context key "imageFormat" (did you mean "imageFormats"?)');
+    expect(line).toContain('the valid keys are: stage, architecture,');
+  }, 150_000);
+
+  it('ends a bad value and a missing arm64 sharp in one clear line', () => {
+    expect(failing('architecture=arm')).toContain('architecture must be x86_64 or arm64, got "arm"');
+    const empty = mkdtempSync(join(outdir, 'no-sharp-'));
+    const line = failing('architecture=arm64', `sharpModulesDir=${empty}`);
+    expect(line).toMatch(/sharp for Lambda \(linux-arm64\) is missing: .* npm install --prefix .*--cpu=arm64/);
+  }, 250_000);
 });
