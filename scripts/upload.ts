@@ -62,6 +62,8 @@ export interface UploadOptions {
   apiUrl?: string;
   /** How long `wait` waits in all (default 120 s). */
   timeoutMs?: number;
+  /** How long one query API request may take (default 10 s). */
+  requestTimeoutMs?: number;
   /** Uploads at once (default 4). */
   concurrency?: number;
   /** Where the progress bar goes (default stderr); null for none. */
@@ -274,16 +276,42 @@ async function checkBucket(s3: S3Client, bucket: string, where: string, local: b
   }
 }
 
-async function getArticle(apiUrl: string, id: string): Promise<Article | null> {
+/** How long one query API request may take before the tool looks for what is down. */
+const REQUEST_TIMEOUT_MS = 10_000;
+
+async function getArticle(apiUrl: string, id: string, timeoutMs = REQUEST_TIMEOUT_MS): Promise<Article | null> {
   let res: Response;
   try {
-    res = await fetch(`${apiUrl}/articles/${encodeURIComponent(id)}`, { signal: AbortSignal.timeout(10_000) });
+    res = await fetch(`${apiUrl}/articles/${encodeURIComponent(id)}`, { signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
-    throw new ToolError('stack_unreachable', `The query API does not answer at ${apiUrl} (${describeError(err)}).`);
+    throw await diagnose(apiUrl, `GET /articles/${id} got no answer (${describeError(err)})`, timeoutMs);
   }
   if (res.status === 404) return null;
+  if (res.status >= 500) throw await diagnose(apiUrl, `GET /articles/${id} answered ${res.status}`, timeoutMs);
   if (!res.ok) throw new ToolError('api_error', `GET ${apiUrl}/articles/${id} answered ${res.status}.`);
   return (await res.json()) as Article;
+}
+
+/**
+ * Names what is down when reading an article fails: the API itself (nothing answers
+ * /health either), or what stands behind it (/health answers, which needs no table).
+ */
+export async function diagnose(apiUrl: string, what: string, timeoutMs = REQUEST_TIMEOUT_MS): Promise<ToolError> {
+  let health: Response | null = null;
+  try {
+    health = await fetch(`${apiUrl}/health`, { signal: AbortSignal.timeout(Math.min(timeoutMs, 5000)) });
+  } catch {
+    health = null;
+  }
+  if (!health?.ok) {
+    const why = health ? `/health answered ${health.status}` : 'neither does /health';
+    return new ToolError('stack_unreachable', `The query API does not answer at ${apiUrl}: ${what}, and ${why}.`);
+  }
+  return new ToolError(
+    'table_unreachable',
+    `The query API at ${apiUrl} is up (/health answers), but ${what}: the article table (DynamoDB) behind it does not answer. ` +
+      'Locally, check that DynamoDB Local (Java) is running, or restart npm run dev; in AWS, see the query API function\'s logs.',
+  );
 }
 
 /** Runs `fn` over `items`, at most `limit` at once. */
@@ -332,7 +360,7 @@ export async function uploadArticles(opts: UploadOptions): Promise<UploadResult>
     const before = new Map<string, Article | null>();
     if (opts.wait) {
       await eachLimit(plan.articles, 8, async (a) => {
-        before.set(a.key, await getArticle(apiUrl!, articleId(a.key)));
+        before.set(a.key, await getArticle(apiUrl!, articleId(a.key), opts.requestTimeoutMs));
       });
     }
 
@@ -358,7 +386,7 @@ export async function uploadArticles(opts: UploadOptions): Promise<UploadResult>
     }
 
     let articles: ArticleReport[] | null = null;
-    if (opts.wait) articles = await waitForArticles(plan.articles, files, before, apiUrl!, opts.timeoutMs ?? 120_000);
+    if (opts.wait) articles = await waitForArticles(plan.articles, files, before, apiUrl!, opts.timeoutMs ?? 120_000, opts.requestTimeoutMs);
     return {
       target: aws ? 'aws' : 'local',
       bucket,
@@ -379,6 +407,7 @@ async function waitForArticles(
   before: Map<string, Article | null>,
   apiUrl: string,
   timeoutMs: number,
+  requestTimeoutMs?: number,
 ): Promise<ArticleReport[]> {
   const deadline = Date.now() + timeoutMs;
   const done = new Map<string, ArticleReport>();
@@ -395,7 +424,7 @@ async function waitForArticles(
   while (pending.size > 0) {
     await eachLimit([...pending], 8, async (key) => {
       const id = articleId(key);
-      const now = await getArticle(apiUrl, id);
+      const now = await getArticle(apiUrl, id, requestTimeoutMs);
       if (now && now.processedAt !== before.get(key)?.processedAt) {
         done.set(key, report(key, id, now.status, now));
         pending.delete(key);

@@ -3,7 +3,7 @@
  * instance metadata, no Docker. Telemetry, notices and the version check are switched off
  * so the CLI talks to nothing.
  */
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,13 +54,8 @@ describe('npx cdk synth', () => {
     expect(existsSync(join(outdir, 'manifest.json'))).toBe(true);
   }, 300_000);
 
-  /** A synth that must fail: its own line on stderr, never a Node stack trace. */
-  const failing = (...context: string[]) => {
-    const run = spawnSync(
-      'npx',
-      ['cdk', 'synth', '--quiet', '--no-notices', '--no-version-reporting', '-o', mkdtempSync(join(outdir, 'bad-')), ...context.flatMap((c) => ['-c', c])],
-      { cwd: PROJECT_ROOT, env: offlineEnv(), encoding: 'utf8', timeout: 120_000 },
-    );
+  /** Stderr of a run that must fail: its own line, never a Node stack trace. */
+  const oneLine = (run: SpawnSyncReturns<string>) => {
     expect(run.status, run.stderr).not.toBe(0);
     const ours = run.stderr.split('\n').filter((l) => l.startsWith('cdk synth: '));
     expect(ours, run.stderr).toHaveLength(1);
@@ -69,15 +64,29 @@ describe('npx cdk synth', () => {
   };
 
   it('fails on a misspelt context key, naming the valid ones', () => {
-    const line = failing('imageFormat=avif');
+    const run = spawnSync(
+      'npx',
+      ['cdk', 'synth', '--quiet', '--no-notices', '--no-version-reporting', '-o', mkdtempSync(join(outdir, 'bad-')), '-c', 'imageFormat=avif'],
+      { cwd: PROJECT_ROOT, env: offlineEnv(), encoding: 'utf8', timeout: 240_000 },
+    );
+    const line = oneLine(run);
     expect(line).toContain('unknown context key "imageFormat" (did you mean "imageFormats"?)');
     expect(line).toContain('the valid keys are: stage, architecture,');
-  }, 150_000);
+  }, 250_000);
 
   it('ends a bad value and a missing arm64 sharp in one clear line', () => {
-    expect(failing('architecture=arm')).toContain('architecture must be x86_64 or arm64, got "arm"');
+    // The app as the CLI runs it (cdk.json's command), context in CDK_CONTEXT_JSON as the CLI passes it.
+    const app = (context: Record<string, string>) =>
+      spawnSync(process.execPath, ['--import', 'tsx', 'infra/app.ts'], {
+        cwd: PROJECT_ROOT,
+        env: { ...offlineEnv(), CDK_OUTDIR: mkdtempSync(join(outdir, 'app-')), CDK_CONTEXT_JSON: JSON.stringify(context) },
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+    expect(oneLine(app({ architecture: 'arm' }))).toContain('architecture must be x86_64 or arm64, got "arm"');
     const empty = mkdtempSync(join(outdir, 'no-sharp-'));
-    const line = failing('architecture=arm64', `sharpModulesDir=${empty}`);
-    expect(line).toMatch(/sharp for Lambda \(linux-arm64\) is missing: .* npm install --prefix .*--cpu=arm64/);
+    expect(oneLine(app({ architecture: 'arm64', sharpModulesDir: empty }))).toMatch(
+      /sharp for Lambda \(linux-arm64\) is missing: .* npm install --prefix .*--cpu=arm64/,
+    );
   }, 250_000);
 });

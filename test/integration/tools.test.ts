@@ -4,6 +4,8 @@
  * under the prefix), and the dead-letter queue (list without consuming, redrive).
  */
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -171,6 +173,34 @@ describe('npm run upload', () => {
     });
     expect(result.files.map((f) => [f.key, f.kind])).toEqual([[`${prefix}/my-trip.md`, 'article'], [`${prefix}/my-trip/pond.png`, 'asset']]);
     expect(result.articles![0]).toMatchObject({ outcome: 'published', imagesRehosted: 1, imagesFailed: 0 });
+  });
+
+  it('names the table, not the API, when /health answers but reading an article hangs', async () => {
+    // A query API whose table hangs: /health needs no table and answers; article reads never do.
+    const hanging = createServer((req, res) => {
+      if (req.url === '/health') res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+    });
+    await new Promise<void>((ok) => hanging.listen(0, '127.0.0.1', ok));
+    const apiUrl = `http://127.0.0.1:${(hanging.address() as AddressInfo).port}`;
+    const dir = mkdtempSync(join(tmpdir(), 'upload-hang-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'a.md'), '# A\n');
+    const run = (url: string) =>
+      uploadArticles({ paths: [dir], prefix: uniq('hang'), endpoint: stack.s3Endpoint, bucket: stack.incomingBucket, apiUrl: url, wait: true, requestTimeoutMs: 500, progress: null }).catch((e) => e);
+    try {
+      const err = await run(apiUrl);
+      expect(err).toMatchObject({ code: 'table_unreachable' });
+      expect(err.message).toContain('is up (/health answers)');
+      expect(err.message).toContain('DynamoDB');
+      expect(err.message).not.toContain('does not answer at');
+    } finally {
+      hanging.closeAllConnections();
+      await new Promise((ok) => hanging.close(ok));
+    }
+    // Nothing listening at all: then it is the API that is down.
+    const gone = await run(apiUrl);
+    expect(gone).toMatchObject({ code: 'stack_unreachable' });
+    expect(gone.message).toContain(`The query API does not answer at ${apiUrl}`);
   });
 
   it('refuses a folder without articles, with a typed error', async () => {
