@@ -17,7 +17,7 @@ import { encodeS3Key } from '../../functions/core/events';
 import { articleId } from '../../functions/core/ingest';
 import { formatDeadLetters, listDeadLetters, redriveDeadLetters } from '../../scripts/dlq';
 import { reprocess } from '../../scripts/reprocess';
-import { formatSummary, uploadArticles } from '../../scripts/upload';
+import { formatSummary, uploadArticles, type UploadOptions } from '../../scripts/upload';
 import { api, settle, stack, uniq, upload } from './helpers';
 
 const dirs: string[] = [];
@@ -51,21 +51,26 @@ async function articleFolder(): Promise<string> {
   return dir;
 }
 
+/** uploadArticles against the test stack, waiting for the outcome. */
+const uploadAndWait = (paths: string[], prefix: string, more: Partial<UploadOptions> = {}) =>
+  uploadArticles({
+    paths,
+    prefix,
+    endpoint: stack.s3Endpoint,
+    bucket: stack.incomingBucket,
+    apiUrl: stack.apiUrl,
+    wait: true,
+    timeoutMs: 30_000,
+    progress: null,
+    ...more,
+  });
+
 describe('npm run upload', () => {
   it('uploads a folder with its relative assets and reports each outcome', async () => {
     const dir = await articleFolder();
     const prefix = uniq('upload');
     const progress = capture();
-    const result = await uploadArticles({
-      paths: [dir],
-      prefix,
-      endpoint: stack.s3Endpoint,
-      bucket: stack.incomingBucket,
-      apiUrl: stack.apiUrl,
-      wait: true,
-      timeoutMs: 30_000,
-      progress: progress.stream,
-    });
+    const result = await uploadAndWait([dir], prefix, { progress: progress.stream });
 
     expect(result.files.map((f) => [f.key, f.kind])).toEqual([
       [`${prefix}/broken.md`, 'article'],
@@ -100,46 +105,19 @@ describe('npm run upload', () => {
 
     // The same bytes again. Its image failed the first time, so the pipeline tries again
     // (the asset is still missing, so the warning stays) and the tool waits for that.
-    const again = await uploadArticles({
-      paths: [join(dir, 'draft.md')],
-      prefix,
-      endpoint: stack.s3Endpoint,
-      bucket: stack.incomingBucket,
-      apiUrl: stack.apiUrl,
-      wait: true,
-      timeoutMs: 30_000,
-      progress: null,
-    });
+    const again = await uploadAndWait([join(dir, 'draft.md')], prefix);
     expect(again.articles).toEqual([expect.objectContaining({ key: `${prefix}/draft.md`, outcome: 'draft', status: 'draft' })]);
     expect(again.articles![0]!.warnings.map((w) => w.code)).toEqual(['image_not_found']);
     expect(again.ok).toBe(true);
 
     // An article that came out whole: the same bytes are skipped, and the tool says so.
-    const whole = await uploadArticles({
-      paths: [join(dir, 'post')],
-      prefix: `${prefix}/post`,
-      endpoint: stack.s3Endpoint,
-      bucket: stack.incomingBucket,
-      apiUrl: stack.apiUrl,
-      wait: true,
-      timeoutMs: 30_000,
-      progress: null,
-    });
+    const whole = await uploadAndWait([join(dir, 'post')], `${prefix}/post`);
     expect(whole.articles).toEqual([expect.objectContaining({ key: `${prefix}/post/index.md`, outcome: 'unchanged', status: 'published' })]);
     expect(whole.ok).toBe(true);
 
     // The whole folder again: the broken article is unchanged, and still failed, so the
     // run is not ok (the exit code follows the state, not what this run did).
-    const rerun = await uploadArticles({
-      paths: [dir],
-      prefix,
-      endpoint: stack.s3Endpoint,
-      bucket: stack.incomingBucket,
-      apiUrl: stack.apiUrl,
-      wait: true,
-      timeoutMs: 30_000,
-      progress: null,
-    });
+    const rerun = await uploadAndWait([dir], prefix);
     expect(rerun.articles!.find((a) => a.key === `${prefix}/broken.md`)).toMatchObject({ outcome: 'unchanged', status: 'failed' });
     expect(rerun.ok).toBe(false);
     expect(formatSummary(rerun)).toContain('1 unchanged article(s) are still failed');
@@ -168,9 +146,7 @@ describe('npm run upload', () => {
     writeFileSync(join(dir, 'my-trip', 'pond.png'), await png(300, 200, 120));
     writeFileSync(join(dir, 'my-trip.md'), '---\ntitle: Trip\n---\n{% asset_img pond.png "The pond" %}\n');
     const prefix = uniq('hexo');
-    const result = await uploadArticles({
-      paths: [dir], prefix, endpoint: stack.s3Endpoint, bucket: stack.incomingBucket, apiUrl: stack.apiUrl, wait: true, timeoutMs: 30_000, progress: null,
-    });
+    const result = await uploadAndWait([dir], prefix);
     expect(result.files.map((f) => [f.key, f.kind])).toEqual([[`${prefix}/my-trip.md`, 'article'], [`${prefix}/my-trip/pond.png`, 'asset']]);
     expect(result.articles![0]).toMatchObject({ outcome: 'published', imagesRehosted: 1, imagesFailed: 0 });
   });
@@ -186,7 +162,7 @@ describe('npm run upload', () => {
     dirs.push(dir);
     writeFileSync(join(dir, 'a.md'), '# A\n');
     const run = (url: string) =>
-      uploadArticles({ paths: [dir], prefix: uniq('hang'), endpoint: stack.s3Endpoint, bucket: stack.incomingBucket, apiUrl: url, wait: true, requestTimeoutMs: 500, progress: null }).catch((e) => e);
+      uploadAndWait([dir], uniq('hang'), { apiUrl: url, requestTimeoutMs: 500 }).catch((e) => e);
     try {
       const err = await run(apiUrl);
       expect(err).toMatchObject({ code: 'table_unreachable' });
