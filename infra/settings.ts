@@ -68,6 +68,65 @@ export const INGEST_TUNING_CONTEXT = {
   imageFetchHosts: ENV.IMAGE_FETCH_HOSTS,
 } as const;
 
+/** Every context key the app reads. Any other key of ours (no `:`, no `@`) fails synth. */
+export const CONTEXT_KEYS = [
+  'stage',
+  'architecture',
+  'defaultTimezone',
+  'corsAllowedOrigins',
+  ...Object.keys(INGEST_TUNING_CONTEXT),
+  'ingestMemoryMb',
+  'ingestTimeoutSeconds',
+  'ingestBatchSize',
+  'ingestMaxConcurrency',
+  'apiThrottleRate',
+  'apiThrottleBurst',
+  'apiDomainName',
+  'apiCertificateArn',
+  'mediaDomainName',
+  'mediaCertificateArn',
+  'alarmEmail',
+  'logRetentionDays',
+  'sharpModulesDir',
+] as const;
+
+/**
+ * Context keys the CDK itself and its CLI use: feature flags (`@aws-cdk/…`), the CLI's
+ * own (`aws:cdk:…`) and cached lookups (`availability-zones:…`). Ours are plain words.
+ */
+function isCdkOwnKey(key: string): boolean {
+  return key.startsWith('@') || key.includes(':');
+}
+
+/** Levenshtein distance, for "did you mean" (keys are short, so the table is tiny). */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const next = Math.min(row[j]! + 1, row[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = row[j]!;
+      row[j] = next;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** Throws SettingsError for a context key the app does not read (a typo would otherwise be ignored). */
+export function checkContextKeys(keys: Iterable<string>): void {
+  const known = new Set<string>(CONTEXT_KEYS);
+  const unknown = [...keys].filter((k) => !isCdkOwnKey(k) && !known.has(k));
+  if (unknown.length === 0) return;
+  const hints = unknown.map((k) => {
+    const near = CONTEXT_KEYS.map((c) => ({ c, d: distance(k.toLowerCase(), c.toLowerCase()) })).sort((x, y) => x.d - y.d)[0]!;
+    return near.d <= Math.max(2, Math.floor(k.length / 4)) ? `"${k}" (did you mean "${near.c}"?)` : `"${k}"`;
+  });
+  throw new SettingsError(
+    `unknown context key${unknown.length > 1 ? 's' : ''} ${hints.join(', ')}; the valid keys are: ${CONTEXT_KEYS.join(', ')}`,
+  );
+}
+
 /** CloudWatch Logs accepts only these retention periods. */
 const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
@@ -117,9 +176,13 @@ function domain(ctx: Context, prefix: 'api' | 'media'): CustomDomain | undefined
   return { domainName, certificateArn };
 }
 
-/** Reads and validates every setting; throws SettingsError naming the context key. */
-export function readSettings(node: Pick<Node, 'tryGetContext'>): PipelineSettings {
+/**
+ * Reads and validates every setting; throws SettingsError naming the context key. With
+ * `getAllContext` (a construct's node), an unknown key fails too, listing the valid ones.
+ */
+export function readSettings(node: Pick<Node, 'tryGetContext'> & Partial<Pick<Node, 'getAllContext'>>): PipelineSettings {
   const ctx: Context = (key) => node.tryGetContext(key);
+  if (node.getAllContext) checkContextKeys(Object.keys(node.getAllContext()));
 
   const stage = text(ctx, 'stage') ?? DEFAULT_SETTINGS.stage;
   if (!/^[a-z][a-z0-9-]{0,19}$/.test(stage)) {

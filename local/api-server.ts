@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { corsResponseHeaders, isPreflight, preflightHeaders } from '../functions/api/cors';
@@ -99,6 +100,35 @@ function errorResult(status: number, code: string, message: string): APIGatewayP
   };
 }
 
+/**
+ * A request Node cannot parse never reaches the handler; Node's default answer is an
+ * empty 400. The commonest cause is a query written with raw UTF-8 (`?category=旅行`
+ * typed into curl without -G --data-urlencode): answer it with the API's error shape and
+ * the fix.
+ */
+export function answerUnreadableRequest(err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const message =
+    err.code === 'HPE_INVALID_URL'
+      ? 'the request line holds characters that must be percent-encoded (such as non-ASCII letters in the query): ' +
+        "encode them, e.g. curl -G --data-urlencode 'category=旅行' <api>/articles"
+      : tooLarge
+        ? 'the request headers are too large'
+        : `the request is not valid HTTP (${err.code ?? 'parse error'})`;
+  const body = JSON.stringify({ error: { code: tooLarge ? 'headers_too_large' : 'invalid_request', message } });
+  socket.end(
+    `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
+      'content-type: application/json\r\n' +
+      `content-length: ${Buffer.byteLength(body)}\r\n` +
+      'connection: close\r\n\r\n' +
+      body,
+  );
+}
+
 export async function startApiServer(opts: {
   port: number;
   handler: HttpApiHandler;
@@ -171,6 +201,7 @@ export async function startApiServer(opts: {
       }
     });
   });
+  server.on('clientError', answerUnreadableRequest);
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
     server.listen(opts.port, '127.0.0.1', () => ok());

@@ -272,7 +272,13 @@ async function makeImages(): Promise<GeneratedImages> {
     ],
   ]);
   const seedTray = await (await landscape(480, 320, PALETTES.green!, 10)).png({ compressionLevel: 9 }).toBuffer();
-  const assets = new Map<string, GeneratedFile>([['images/seed-tray.png', { type: 'image/png', bytes: seedTray }]]);
+  const [lotus, lighthouse] = await Promise.all([photo(1600, 1067, PALETTES.green!, 11), photo(1600, 1067, PALETTES.dusk!, 12)]);
+  const assets = new Map<string, GeneratedFile>([
+    ['images/seed-tray.png', { type: 'image/png', bytes: seedTray }],
+    // Hexo's post asset folder (`{% asset_img %}`) and a Hugo page bundle (`{{< figure >}}`).
+    ['hexo-lotus-pond/lotus.jpg', { type: J, bytes: lotus }],
+    ['hugo-lighthouse/lighthouse.jpg', { type: J, bytes: lighthouse }],
+  ]);
   return { origin, assets };
 }
 

@@ -20,6 +20,7 @@ export type ToolErrorCode =
   | 'no_files'
   | 'duplicate_key'
   | 'stack_unreachable'
+  | 'table_unreachable'
   | 'bucket_missing'
   | 'queue_url_required'
   | 'api_url_required'

@@ -5,7 +5,11 @@
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/definitions';
-import { DEFAULT_SETTINGS, SettingsError, readSettings } from '../../infra/settings';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { PROJECT_ROOT } from '../../infra/bundling';
+import { CONTEXT_KEYS, DEFAULT_SETTINGS, SettingsError, readSettings } from '../../infra/settings';
 import { synthPipeline, type Synthesized } from './helpers';
 
 const fromContext = (context: Record<string, unknown>) => readSettings({ tryGetContext: (key: string) => context[key] });
@@ -85,6 +89,23 @@ describe('readSettings', () => {
   ])('rejects %j', (context, message) => {
     expect(() => fromContext(context)).toThrow(SettingsError);
     expect(() => fromContext(context)).toThrow(message);
+  });
+});
+
+describe('unknown context keys', () => {
+  const withApp = (context: Record<string, unknown>) => () => readSettings(new App({ context }).node);
+
+  it('fail synth, with the closest valid key and the list of valid ones', () => {
+    expect(withApp({ imageFormat: 'avif' })).toThrow(SettingsError);
+    expect(withApp({ imageFormat: 'avif' })).toThrow(/unknown context key "imageFormat" \(did you mean "imageFormats"\?\); the valid keys are: stage, architecture, .*imageFormats/);
+    expect(withApp({ Stage: 'prod', zzz: 1 })).toThrow(/unknown context keys "Stage" \(did you mean "stage"\?\), "zzz";/);
+    for (const key of CONTEXT_KEYS) expect(CONTEXT_KEYS.filter((k) => k === key)).toHaveLength(1);
+  });
+
+  it("accept every valid key, cdk.json's own context and the CDK's flags and lookups", () => {
+    const cdkJson = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')).context as Record<string, unknown>;
+    expect(withApp({ ...cdkJson, 'aws:cdk:bundling-stacks': [], 'availability-zones:account=1:region=x': [] })).not.toThrow();
+    expect(withApp({ imageFormats: 'avif', ingestBatchSize: 2, sharpModulesDir: '/x' })).not.toThrow();
   });
 });
 

@@ -5,7 +5,7 @@
  */
 import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARTICLE_SUFFIXES, ENV, TABLE } from '../../functions/definitions';
+import { ENV, TABLE, isArticleKey } from '../../functions/definitions';
 import { TABLE_WRITE_ACTIONS } from '../../infra/constructs/permissions';
 import { DEFAULT_SETTINGS } from '../../infra/settings';
 import type { ArticlePipelineStack } from '../../infra/stack';
@@ -276,21 +276,18 @@ describe('ingest', () => {
     expect(env.POWERTOOLS_METRICS_NAMESPACE).toBe('ArticlePipeline');
   });
 
-  it('notifies the queue on create and remove, for every article suffix', () => {
+  it('notifies the queue of every object created or removed: the handler decides with isArticleKey', () => {
     const notifications = single('Custom::S3BucketNotifications');
     expect(notifications.Properties.BucketName).toEqual({ Ref: logicalId(stack.storage.uploadBucket) });
     const configs = notifications.Properties.NotificationConfiguration.QueueConfigurations as Record<string, any>[];
-    for (const event of ['s3:ObjectCreated:*', 's3:ObjectRemoved:*']) {
-      for (const suffix of ARTICLE_SUFFIXES) {
-        expect(configs, `${event} ${suffix}`).toContainEqual({
-          Events: [event],
-          Filter: { Key: { FilterRules: [{ Name: 'suffix', Value: suffix }] } },
-          QueueArn: getAtt(logicalId(stack.ingest.queue), 'Arn'),
-        });
-      }
-    }
-    // Nothing else triggers ingest: assets are any other object.
-    expect(configs.every((c) => ARTICLE_SUFFIXES.some((s) => s === c.Filter.Key.FilterRules[0].Value.toLowerCase()))).toBe(true);
+    // No suffix filter: S3's are case-sensitive, so `Post.Md` (an article locally) would be stored but never processed.
+    expect(configs).toEqual([
+      { Events: ['s3:ObjectCreated:*'], QueueArn: getAtt(logicalId(stack.ingest.queue), 'Arn') },
+      { Events: ['s3:ObjectRemoved:*'], QueueArn: getAtt(logicalId(stack.ingest.queue), 'Arn') },
+    ]);
+    // So every key the rule calls an article, in any case, reaches the handler, and the rule decides.
+    for (const key of ['a/Post.Md', 'b/POST.MARKDOWN', 'c/page.Html', 'd/x.htm']) expect(isArticleKey(key), key).toBe(true);
+    for (const key of ['a/photo.JPG', 'b/post.md.bak', 'c/notes.txt']) expect(isArticleKey(key), key).toBe(false);
   });
 });
 

@@ -3,8 +3,9 @@
  * seen here is validated against the API's own OpenAPI document, whose response schemas
  * allow no property they do not declare.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { signedHeaders } from '../../local/sigv4';
 import { adminApi as rawAdminApi, api as rawApi, findBySourceKey, openApiChecker, remove, settle, stack, upload, uniq } from './helpers';
@@ -55,6 +56,39 @@ describe('routes', () => {
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ status: 'ok' });
     expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+  });
+
+  it('answers a raw UTF-8 request line with the error shape; the percent-encoded curl command works', async () => {
+    const category = `头条${uniq('c').replace(/\W/g, '')}`;
+    const key = `${uniq('utf8-line')}/a.md`;
+    await upload(key, article({ title: 'Raw line', categories: [category], date: '2022-03-15' }));
+    await settle();
+
+    // curl 'http://…/articles?category=头条' sends the bytes raw: not HTTP, but answered as the API answers.
+    const { port } = new URL(stack.apiUrl);
+    const raw = await new Promise<string>((ok, fail) => {
+      const socket = connect(Number(port), '127.0.0.1', () =>
+        socket.write(Buffer.from(`GET /articles?category=${category} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, 'utf8')),
+      );
+      let text = '';
+      socket.on('data', (d) => (text += d));
+      socket.on('end', () => ok(text));
+      socket.on('error', fail);
+    });
+    const [head, body] = raw.split('\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 400 /);
+    expect(head).toContain('content-type: application/json');
+    expect(JSON.parse(body!)).toEqual({ error: { code: 'invalid_request', message: expect.stringContaining('--data-urlencode') } });
+
+    // The documented command: curl -G with --data-urlencode.
+    const curl = spawnSync(
+      'curl',
+      ['-sS', '-G', `${stack.apiUrl}/articles`, '--data-urlencode', `category=${category}`, '--data-urlencode', 'from=2022-03-01', '--data-urlencode', 'to=2022-03-31'],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(curl.status, curl.stderr).toBe(0);
+    expect(JSON.parse(curl.stdout).items.map((i: { sourceKey: string }) => i.sourceKey)).toEqual([key]);
+    await remove(key);
   });
 
   it('unknown routes and ids are 404 with an error body', async () => {

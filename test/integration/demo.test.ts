@@ -3,7 +3,7 @@
  * served by the demo's own origin (on a port the test stack allows), processed, and read
  * back through the API; a second run finds them unchanged.
  */
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +20,9 @@ const EXPECTED: Record<string, { status: 'published' | 'draft'; images: number }
   'draft-autumn-plans.md': { status: 'draft', images: 1 },
   'hexo-west-lake.md': { status: 'published', images: 2 },
   'html-lazy-gallery.html': { status: 'published', images: 4 },
+  'hexo-lotus-pond.md': { status: 'published', images: 1 },
   'hugo-harbour-at-dusk.md': { status: 'published', images: 1 },
+  'hugo-lighthouse/index.md': { status: 'published', images: 1 },
   'jekyll-garden-notes.md': { status: 'published', images: 3 },
 };
 
@@ -37,7 +39,7 @@ describe('loadExamples', () => {
     expect(examples.map((e) => e.file).sort()).toEqual(Object.keys(EXPECTED).sort());
     for (const e of examples) {
       expect(e.text).not.toContain(PLACEHOLDER_HOST);
-      expect(e.text).toContain('http://127.0.0.1:12345/');
+      if (readFileSync(join(EXAMPLES_DIR, e.file), 'utf8').includes(PLACEHOLDER_HOST)) expect(e.text).toContain('http://127.0.0.1:12345/');
     }
   });
 });
@@ -108,6 +110,19 @@ describe('npm run demo', () => {
 
     const jekyll = articles.get('jekyll-garden-notes.md');
     expect(jekyll.images.map((i: any) => i.original)).toContain('images/seed-tray.png');
+
+    // Generator tags: Hexo's asset_img (post asset folder) and Hugo's figure (page bundle).
+    const lotus = articles.get('hexo-lotus-pond.md');
+    expect(lotus.images.map((i: any) => i.original)).toEqual(['hexo-lotus-pond/lotus.jpg']);
+    expect(lotus.html).toMatch(/<figure><picture><source type="image\/webp"[^]*<\/picture><figcaption>曲院风荷的荷花池<\/figcaption><\/figure>/);
+    expect(lotus.html).toContain('<code class="language-yaml"># 相机与镜头');
+    expect(lotus.title).toBe('荷花池边的午后');
+    const lighthouse = articles.get('hugo-lighthouse/index.md');
+    expect(lighthouse.slug).toBe('lighthouse-low-tide');
+    expect(lighthouse.images.map((i: any) => i.original)).toEqual(['lighthouse.jpg']);
+    expect(lighthouse.html).toMatch(/<figure><picture>[^]*alt="A white lighthouse above wet sand"[^]*<figcaption>Low tide at <em>Lindesnes<\/em> Photo: Maren Olsen<\/figcaption><\/figure>/);
+    expect(lighthouse.html).toContain('<code class="language-toml"># Hugo renders');
+    for (const a of [lotus, lighthouse]) expect(a.html).not.toMatch(/\{\{|\{%/);
 
     const lazy = articles.get('html-lazy-gallery.html');
     expect(lazy.html).not.toContain('<script');

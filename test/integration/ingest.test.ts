@@ -81,6 +81,17 @@ describe('ingest through the embedded stack', () => {
     expect(await findBySourceKey(`${p}/picture.png`)).toBeUndefined();
   });
 
+  it('processes an article key in any case (.Md, .HTML), as the cloud handler does, and ignores assets', async () => {
+    const p = uniq('case');
+    await upload(`${p}/Post.Md`, '---\ntitle: Mixed case\n---\nText.\n');
+    await upload(`${p}/Page.HTML`, '<h1>Upper</h1><p>Text.</p>');
+    await upload(`${p}/Photo.JPG`, new Uint8Array([1, 2, 3]));
+    await settle();
+    expect((await findBySourceKey(`${p}/Post.Md`))?.title).toBe('Mixed case');
+    expect((await findBySourceKey(`${p}/Page.HTML`))?.title).toBe('Upper');
+    expect(await findBySourceKey(`${p}/Photo.JPG`)).toBeUndefined();
+  });
+
   it('does not process an unchanged upload again', async () => {
     const key = `${uniq('same')}/post.md`;
     const text = '---\ntitle: Same\n---\nText.\n';
