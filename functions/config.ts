@@ -7,6 +7,9 @@ import { DEFAULTS, ENV } from './definitions';
 
 type Env = Record<string, string | undefined>;
 
+/** Seven days: longer than any page or CDN cache of a reader is expected to live. */
+export const DEFAULT_MEDIA_GC_GRACE_SECONDS = 7 * 86_400;
+
 export interface ImageConfig {
   widths: number[];
   formats: ('webp' | 'avif')[];
@@ -29,6 +32,11 @@ export interface Config {
   image: ImageConfig;
   cursorSecret: string | undefined;
   corsAllowedOrigins: string[];
+  /**
+   * How long the media sweeper (functions/gc) keeps a re-hosted image no article references,
+   * and a body no article points to, before removing it: pages readers have cached keep working.
+   */
+  mediaGcGraceSeconds: number;
   /** Set only when talking to emulators (the local stack, tests). */
   s3Endpoint: string | undefined;
   dynamodbEndpoint: string | undefined;
@@ -135,6 +143,9 @@ export function loadConfig(env: Env = process.env): Config {
     // per-process secret would break cursors across Lambda instances, so none is invented.
     cursorSecret: env[ENV.CURSOR_SECRET]?.trim() || undefined,
     corsAllowedOrigins: list(env, ENV.CORS_ALLOWED_ORIGINS, '*'),
+    // 0 (tests, `MEDIA_GC_GRACE_SECONDS=0 npm run gc`) is allowed; in AWS infra/settings.ts
+    // refuses less than the ingest timeout (see docs/reliability.md, "Nothing left behind").
+    mediaGcGraceSeconds: int(env, ENV.MEDIA_GC_GRACE_SECONDS, DEFAULT_MEDIA_GC_GRACE_SECONDS, 0, 3650 * 86_400),
     s3Endpoint,
     dynamodbEndpoint,
   };

@@ -22,6 +22,8 @@ export const ENV = {
   IMAGE_FETCH_HOSTS: 'IMAGE_FETCH_HOSTS',
   CURSOR_SECRET: 'CURSOR_SECRET',
   CORS_ALLOWED_ORIGINS: 'CORS_ALLOWED_ORIGINS',
+  /** Seconds an unreferenced image or orphaned body is kept before the media sweeper removes it. */
+  MEDIA_GC_GRACE_SECONDS: 'MEDIA_GC_GRACE_SECONDS',
   /** Endpoint overrides: set only by the local stack (and tests). */
   S3_ENDPOINT: 'S3_ENDPOINT',
   DYNAMODB_ENDPOINT: 'DYNAMODB_ENDPOINT',
@@ -88,3 +90,9 @@ export const TABLE = {
 export const BODY_PREFIX = 'bodies/';
 /** Prefix in the media bucket for re-hosted image variants. */
 export const IMAGE_PREFIX = 'img/';
+
+/**
+ * The longest a media sweep runs (its Lambda timeout). A condemnation older than this was
+ * left by a sweep that died, so ingest may take the image back (adapters/dynamo-image-records.ts).
+ */
+export const MEDIA_GC_MAX_SECONDS = 900;

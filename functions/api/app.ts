@@ -92,7 +92,7 @@ export function createApiHandler(deps: ApiDeps) {
     if (!ID.test(id)) throw notFound;
     const rec = await deps.reader.get(id);
     if (!rec) throw notFound;
-    const { bodyKey, sourceEtag: _e, contentHash: _h, pipelineVersion: _v, sortDate: _s, ...rest } = rec;
+    const { bodyKey, sourceEtag: _e, contentHash: _h, pipelineVersion: _v, sortDate: _s, imageHashes: _ih, ...rest } = rec;
     const html = bodyKey ? ((await deps.readBody(bodyKey)) ?? '') : '';
     const article: Article = { ...rest, html };
     return json(200, article, CACHE.article);
