@@ -72,9 +72,8 @@ export function imageHashOf(key: string): string | null {
   return hash || null;
 }
 
-/** Newest write per image hash, from a listing of `img/`. */
-export function groupImageFiles(files: ObjectInfo[]): Map<string, number> {
-  const newest = new Map<string, number>();
+/** Newest write per image hash, from (a page of) a listing of `img/`, folded into `newest`. */
+export function groupImageFiles(files: ObjectInfo[], newest = new Map<string, number>()): Map<string, number> {
   for (const f of files) {
     const hash = imageHashOf(f.key);
     if (!hash) continue;
@@ -155,14 +154,20 @@ export async function sweepMedia(deps: MediaGcDeps, settings: MediaGcSettings): 
   const bucket = settings.mediaBucket;
 
   const refs = await deps.store.references();
-  const imageFiles = await listAll(deps.media, bucket, IMAGE_PREFIX);
+  // Folded page by page: an image has a dozen files, and only its newest date matters.
+  const imageFiles = new Map<string, number>();
+  let imageFilesListed = 0;
+  for await (const page of deps.media.list(bucket, IMAGE_PREFIX)) {
+    imageFilesListed += page.length;
+    groupImageFiles(page, imageFiles);
+  }
   const bodyFiles = await listAll(deps.media, bucket, BODY_PREFIX);
-  const plan = planSweep(refs, groupImageFiles(imageFiles), bodyFiles, { scanStart, graceMs, transformKey: settings.transformKey });
+  const plan = planSweep(refs, imageFiles, bodyFiles, { scanStart, graceMs, transformKey: settings.transformKey });
 
   const report: SweepReport = {
     itemsRead: refs.itemsRead,
     capacityUnits: refs.capacityUnits,
-    objectsListed: imageFiles.length + bodyFiles.length,
+    objectsListed: imageFilesListed + bodyFiles.length,
     images: { records: refs.records.length, inUse: refs.images.size, marked: 0, unmarked: 0, collected: 0, waiting: plan.waiting.images, raced: 0 },
     imageFilesDeleted: 0,
     bodies: { inUse: refs.bodies.size, collected: 0, waiting: plan.waiting.bodies },
