@@ -139,6 +139,17 @@ export interface SweepReport {
   ms: number;
 }
 
+/** Conditional writes and deletes in flight at once: a mass deletion stays well inside a sweep's timeout. */
+const SWEEP_CONCURRENCY = 16;
+
+async function eachLimit<T>(items: T[], fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(SWEEP_CONCURRENCY, items.length) }, worker));
+}
+
 async function listAll(media: MediaObjectLister, bucket: string, prefix: string): Promise<ObjectInfo[]> {
   const out: ObjectInfo[] = [];
   for await (const page of media.list(bucket, prefix)) out.push(...page);
@@ -174,19 +185,19 @@ export async function sweepMedia(deps: MediaGcDeps, settings: MediaGcSettings): 
     ms: 0,
   };
 
-  for (const r of plan.unmark) {
+  await eachLimit(plan.unmark, async (r) => {
     await deps.store.unmark(r);
     report.images.unmarked++;
-  }
-  for (const r of plan.mark) {
+  });
+  await eachLimit(plan.mark, async (r) => {
     if (await deps.store.mark(r.hash, r.transformKey, scanStart)) report.images.marked++;
-  }
-  for (const c of plan.condemn) {
+  });
+  await eachLimit(plan.condemn, async (c) => {
     // A failed condemnation means ingest used the image meanwhile: it stays.
     const at = clock().getTime();
     if (!(await deps.store.condemn(c.hash, c.transformKey, c.expected, at))) {
       report.images.raced++;
-      continue;
+      return;
     }
     // Listed again: files a dead sweep's or a failed event's attempt wrote since step 2.
     const files = (await listAll(deps.media, bucket, `${IMAGE_PREFIX}${c.hash}/`)).map((f) => f.key);
@@ -194,15 +205,15 @@ export async function sweepMedia(deps: MediaGcDeps, settings: MediaGcSettings): 
     await deps.store.forget(c.hash, c.transformKey, at, refs.urls.get(c.hash) ?? []);
     report.images.collected++;
     report.imageFilesDeleted += files.length;
-  }
+  });
 
   // A body written again since the listing (a redriven event) is younger now: kept.
   const doomed: string[] = [];
-  for (const key of plan.bodies) {
+  await eachLimit(plan.bodies, async (key) => {
     const written = await deps.media.lastModified(bucket, key);
     if (written && written.getTime() + graceMs <= scanStart) doomed.push(key);
     else if (written) report.bodies.waiting++;
-  }
+  });
   await deps.media.deleteMany(bucket, doomed);
   report.bodies.collected = doomed.length;
 

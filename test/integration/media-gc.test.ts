@@ -20,6 +20,8 @@ import { MEDIA_GC_MAX_SECONDS } from '../../functions/definitions';
 import type { ImageRecord } from '../../functions/ports';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 import { s3Client } from '../../scripts/lib';
+import { main as gcCli } from '../../scripts/gc';
+import { ToolError } from '../../scripts/lib';
 import { startOrigin, type Origin } from './origin';
 
 const DAY = 86_400_000;
@@ -174,6 +176,18 @@ describe('the media sweeper leaves nothing behind', () => {
     expect(await keys('img/0123')).toEqual([orphan]);
     await stack.gc({ now: later(8) });
     expect(await keys('img/0123')).toEqual([]);
+  });
+});
+
+describe('npm run gc', () => {
+  it('sweeps with the grace period it is given, and refuses a bad one', async () => {
+    await expect(gcCli(['--grace-seconds', 'soon'])).rejects.toBeInstanceOf(ToolError);
+    const body = bodyKeyFor(articleId('gc/cli.md'), '0000000000000000000000000000000B');
+    await s3.send(new PutObjectCommand({ Bucket: stack.mediaBucket, Key: body, Body: '<p>left</p>' }));
+    expect(await gcCli([])).toBe(0);
+    expect(await keys(body)).toEqual([body]);
+    expect(await gcCli(['--grace-seconds', '0'])).toBe(0);
+    expect(await keys(body)).toEqual([]);
   });
 });
 
