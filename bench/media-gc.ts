@@ -39,7 +39,7 @@ try {
   const s3 = s3Client(stack.s3Endpoint);
   const ids = Array.from({ length: N }, (_, i) => i);
   const seedStart = performance.now();
-  await pool(ids, 16, async (i) => {
+  await pool(ids, 4, async (i) => {
     const image: ImageRecord = {
       hash: hashOf(i), transformKey: 'v1-bench', sourceBytes: 1000, width: 320, height: 200, animated: false,
       fallback: { type: 'image/jpeg', variants: [{ key: `img/${hashOf(i)}/320.jpg`, width: 320, height: 200, size: 1000 }] },
@@ -49,7 +49,7 @@ try {
     await s3.send(new PutObjectCommand({ Bucket: stack.mediaBucket, Key: `img/${hashOf(i)}/320.jpg`, Body: 'x' }));
   });
   const keyOf = (i: number) => `bench/${i}.md`;
-  await pool(ids, 16, async (i) => {
+  await pool(ids, 4, async (i) => {
     const id = articleId(keyOf(i));
     const used = [i, (i + 1) % N].map(hashOf);
     const bodyKey = bodyKeyFor(id, SEQ);
@@ -70,7 +70,7 @@ try {
       `images collected ${r.images.collected}, bodies collected ${r.bodies.collected}, ${r.ms} ms`);
   report('sweep, everything in use', await stack.gc());
   report('again (warm)', await stack.gc());
-  await pool(ids, 16, (i) => index.remove(articleId(keyOf(i)), keyOf(i), '00000000000000000000000000000002'));
+  await pool(ids, 4, (i) => index.remove(articleId(keyOf(i)), keyOf(i), '00000000000000000000000000000002'));
   report('all deleted: mark', await stack.gc());
   const later = new Date(Date.now() + 8 * 86_400_000);
   report('8 days on: collect', await stack.gc({ now: () => later }));
