@@ -27,6 +27,7 @@
  * run time; infra/settings.ts enforces it in AWS. Only the grace-0 setting of tests and
  * `npm run gc` ignores it, where nothing else runs.
  */
+import pLimit from 'p-limit';
 import { BODY_PREFIX, IMAGE_PREFIX } from '../definitions';
 import type { GcImageState, Logger, MediaGcStore, MediaObjectLister, MediaReferences, Metrics, ObjectInfo } from '../ports';
 
@@ -143,11 +144,7 @@ export interface SweepReport {
 const SWEEP_CONCURRENCY = 16;
 
 async function eachLimit<T>(items: T[], fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(SWEEP_CONCURRENCY, items.length) }, worker));
+  await pLimit(SWEEP_CONCURRENCY).map(items, fn);
 }
 
 async function listAll(media: MediaObjectLister, bucket: string, prefix: string): Promise<ObjectInfo[]> {
