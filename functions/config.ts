@@ -12,6 +12,9 @@ import { DEFAULTS, ENV } from './definitions';
 
 type Env = Record<string, string | undefined>;
 
+/** Seven days: longer than any page or CDN cache of a reader is expected to live. */
+export const DEFAULT_MEDIA_GC_GRACE_SECONDS = 7 * 86_400;
+
 export interface ImageConfig {
   widths: number[];
   formats: ('webp' | 'avif')[];
@@ -38,6 +41,11 @@ export interface Config {
   publicFrontMatterKeys: string[];
   /** ARTICLE_URL_TEMPLATE, parsed; null when not set (feeds then carry no links, the sitemap answers an error). */
   articleUrlTemplate: ArticleUrlTemplate | null;
+  /**
+   * How long the media sweeper (functions/gc) keeps a re-hosted image no article references,
+   * and a body no article points to, before removing it: pages readers have cached keep working.
+   */
+  mediaGcGraceSeconds: number;
   /** Set only when talking to emulators (the local stack, tests). */
   s3Endpoint: string | undefined;
   dynamodbEndpoint: string | undefined;
@@ -152,6 +160,9 @@ export function loadConfig(env: Env = process.env): Config {
       return k;
     }),
     articleUrlTemplate: env[ENV.ARTICLE_URL_TEMPLATE]?.trim() ? parseArticleUrlTemplate(env[ENV.ARTICLE_URL_TEMPLATE]!.trim(), ENV.ARTICLE_URL_TEMPLATE) : null,
+    // 0 (tests, `MEDIA_GC_GRACE_SECONDS=0 npm run gc`) is allowed; in AWS infra/settings.ts
+    // refuses less than the ingest timeout (see docs/reliability.md, "Nothing left behind").
+    mediaGcGraceSeconds: int(env, ENV.MEDIA_GC_GRACE_SECONDS, DEFAULT_MEDIA_GC_GRACE_SECONDS, 0, 3650 * 86_400),
     s3Endpoint,
     dynamodbEndpoint,
   };

@@ -26,6 +26,8 @@ export const ENV = {
   PUBLIC_FRONT_MATTER_KEYS: 'PUBLIC_FRONT_MATTER_KEYS',
   /** Public URL of an article page; feeds and the sitemap link with it. */
   ARTICLE_URL_TEMPLATE: 'ARTICLE_URL_TEMPLATE',
+  /** Seconds an unreferenced image or orphaned body is kept before the media sweeper removes it. */
+  MEDIA_GC_GRACE_SECONDS: 'MEDIA_GC_GRACE_SECONDS',
   /** Endpoint overrides: set only by the local stack (and tests). */
   S3_ENDPOINT: 'S3_ENDPOINT',
   DYNAMODB_ENDPOINT: 'DYNAMODB_ENDPOINT',
@@ -92,3 +94,9 @@ export const TABLE = {
 export const BODY_PREFIX = 'bodies/';
 /** Prefix in the media bucket for re-hosted image variants. */
 export const IMAGE_PREFIX = 'img/';
+
+/**
+ * The longest a media sweep runs (its Lambda timeout). A condemnation older than this was
+ * left by a sweep that died, so ingest may take the image back (adapters/dynamo-image-records.ts).
+ */
+export const MEDIA_GC_MAX_SECONDS = 900;

@@ -65,6 +65,11 @@ export type CountedFacet = 'category' | 'tag' | 'author';
 /** What the index keeps about an article, beyond its summary. */
 export interface ArticleRecord extends ArticleSummary {
   images: ImageRef[];
+  /**
+   * Hashes of every re-hosted image the body and cover use, distinct: what keeps them
+   * from the media sweeper (core/media-gc.ts). Never cut short, unlike `images` may be.
+   */
+  imageHashes?: string[];
   frontMatter: Record<string, unknown>;
   /** Key of the processed body in the media bucket, or null (failed articles). */
   bodyKey: string | null;
@@ -325,4 +330,67 @@ export interface Metrics {
   add(name: string, unit: MetricUnit, value: number): void;
   /** Publishes what was added since the last flush, if anything; never throws. */
   flush(): void;
+}
+
+// ---------------------------------------------------------------------------------
+// Media garbage collection (functions/core/media-gc.ts)
+// ---------------------------------------------------------------------------------
+
+export interface ObjectInfo {
+  key: string;
+  lastModified: Date;
+}
+
+/** What the media sweeper needs of the media bucket beyond ObjectStore. */
+export interface MediaObjectLister {
+  /** Every object under `prefix`, a page at a time. */
+  list(bucket: string, prefix: string): AsyncIterable<ObjectInfo[]>;
+  /** When the object was last written, or null when it does not exist. */
+  lastModified(bucket: string, key: string): Promise<Date | null>;
+  /** Deletes the objects (missing ones are no error). */
+  deleteMany(bucket: string, keys: string[]): Promise<void>;
+}
+
+/** The collection state of one image record, as the sweeper read it. Times: epoch ms. */
+export interface GcImageState {
+  hash: string;
+  transformKey: string;
+  /** Set by a sweep that found no article using the image; cleared by any new reference. */
+  unreferencedSince: number | null;
+  /** Set when a sweep has committed to removing the image (its files go, then the record). */
+  condemnedAt: number | null;
+}
+
+/** One consistent pass over the index: what live articles use, and every image record. */
+export interface MediaReferences {
+  /** Hashes of the re-hosted images that live articles use (body images and covers). */
+  images: Set<string>;
+  /** Body keys live articles point to. */
+  bodies: Set<string>;
+  records: GcImageState[];
+  /** Per image hash, opaque handles of the URL items that point at it. */
+  urls: Map<string, string[]>;
+  /** Items the pass read, and the read capacity it consumed. */
+  itemsRead: number;
+  capacityUnits: number;
+}
+
+/**
+ * The index side of the media sweeper (functions/adapters/dynamo-media-gc.ts). Every change
+ * is conditional on the state the sweeper read, so a concurrent reference by ingest wins.
+ */
+export interface MediaGcStore {
+  references(): Promise<MediaReferences>;
+  /** Marks the record unreferenced since `at`, unless it is marked or condemned already. */
+  mark(hash: string, transformKey: string, at: number): Promise<boolean>;
+  /** Clears the mark (and a condemnation) of a record an article uses again, if unchanged. */
+  unmark(state: GcImageState): Promise<void>;
+  /**
+   * Commits to removing the image, on condition that the record is still as read
+   * (`expected`), or, for files without a record (`expected` null), that none exists:
+   * a claim that makes ingest wait until the files are gone. False: something changed.
+   */
+  condemn(hash: string, transformKey: string, expected: Pick<GcImageState, 'unreferencedSince' | 'condemnedAt'> | null, at: number): Promise<boolean>;
+  /** Deletes the URL items (those still pointing at `hash`), then the condemned record. */
+  forget(hash: string, transformKey: string, condemnedAt: number, urls: string[]): Promise<void>;
 }

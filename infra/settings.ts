@@ -5,7 +5,8 @@
  * the functions' own loadConfig, so infra and runtime accept exactly the same values.
  */
 import type { Node } from 'constructs';
-import { loadConfig } from '../functions/config';
+import { DEFAULT_MEDIA_GC_GRACE_SECONDS, loadConfig } from '../functions/config';
+import { MEDIA_GC_MAX_SECONDS } from '../functions/definitions';
 import { ENV } from '../functions/definitions';
 
 export type LambdaArchitecture = 'x86_64' | 'arm64';
@@ -38,6 +39,8 @@ export interface PipelineSettings {
   mediaDomain?: CustomDomain;
   alarmEmail?: string;
   logRetentionDays: number;
+  /** MEDIA_GC_GRACE_SECONDS of the media sweeper; at least an ingest timeout plus a sweep's. */
+  mediaGcGraceSeconds: number;
   /** A node_modules folder holding sharp for linux-<cpu> (see infra/bundling.ts). */
   sharpModulesDir?: string;
 }
@@ -244,6 +247,17 @@ export function readSettings(node: Pick<Node, 'tryGetContext'> & Partial<Pick<No
   const rateLimit = whole(ctx, 'apiThrottleRate', DEFAULT_SETTINGS.apiThrottle.rateLimit, 1, 10_000);
   const burstLimit = whole(ctx, 'apiThrottleBurst', DEFAULT_SETTINGS.apiThrottle.burstLimit, 1, 5_000);
 
+  const ingestTimeoutSeconds = whole(ctx, 'ingestTimeoutSeconds', DEFAULT_SETTINGS.ingestTimeoutSeconds, 10, 900);
+  // Shorter, and a sweep could take an image or body an event is still working with
+  // (docs/reliability.md, "Nothing left behind").
+  const mediaGcGraceSeconds = whole(
+    ctx,
+    'mediaGcGraceSeconds',
+    DEFAULT_MEDIA_GC_GRACE_SECONDS,
+    ingestTimeoutSeconds + MEDIA_GC_MAX_SECONDS,
+    3650 * 86_400,
+  );
+
   return {
     stage,
     architecture,
@@ -255,7 +269,8 @@ export function readSettings(node: Pick<Node, 'tryGetContext'> & Partial<Pick<No
     // sharp wants a full vCPU (1769 MB); Lambda allows 128..10240.
     ingestMemoryMb: whole(ctx, 'ingestMemoryMb', DEFAULT_SETTINGS.ingestMemoryMb, 128, 10_240),
     // The queue's visibility timeout is 6x this (at most 12 h, the SQS limit).
-    ingestTimeoutSeconds: whole(ctx, 'ingestTimeoutSeconds', DEFAULT_SETTINGS.ingestTimeoutSeconds, 10, 900),
+    ingestTimeoutSeconds,
+    mediaGcGraceSeconds,
     // With a batching window, SQS event sources take batches of up to 10 000; kept small
     // because one Lambda works through a batch within one timeout.
     ingestBatchSize: whole(ctx, 'ingestBatchSize', DEFAULT_SETTINGS.ingestBatchSize, 1, 100),

@@ -12,6 +12,8 @@ import { DEFAULTS, ENV, isArticleKey } from '../functions/definitions';
 import { startApiServer, type LocalRoute } from './api-server';
 import { ensureTable, startDynamoLocal } from './dynamodb';
 import { startFaultProxy, sumCounts, type FaultCounts, type FaultProxy, type FaultSettings } from './faults';
+import type { SweepOptions } from '../functions/gc/handler';
+import type { SweepReport } from '../functions/core/media-gc';
 import { LocalQueue } from './queue';
 import { startLocalS3 } from './s3';
 import { startLocalSqs } from './sqs-server';
@@ -64,10 +66,14 @@ export interface LocalStack {
   deadLetterQueueArn: string;
   /** Present when started with `faults`. */
   faults?: LocalFaults;
+  /** Runs the media sweeper (functions/gc/handler.ts) now; it also runs once a day by itself. */
+  gc(opts?: SweepOptions): Promise<SweepReport>;
   /** Resolves when every upload so far has been processed (or dead-lettered). */
   settle(): Promise<void>;
   stop(): Promise<void>;
 }
+
+const MEDIA_GC_INTERVAL_MS = 24 * 3600 * 1000;
 
 export function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
@@ -185,6 +191,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     // Imported only now, so their module-scope configuration sees the endpoints above.
     const ingest = await import('../functions/ingest/handler');
     const api = await import('../functions/api/handler');
+    const gc = await import('../functions/gc/handler');
 
     const deadLetterFile = join(dataDir, 'dead-letters.jsonl');
     const queue = new LocalQueue({
@@ -203,6 +210,13 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         queue.send(JSON.stringify(n));
       }
     });
+
+    // The cloud's daily schedule (infra/constructs/media-gc.ts), while the stack runs.
+    const daily = setInterval(() => {
+      gc.sweep().catch((err: unknown) => log(`media sweep failed: ${(err as Error)?.message ?? err}`));
+    }, MEDIA_GC_INTERVAL_MS);
+    daily.unref();
+    stops.unshift(async () => clearInterval(daily));
 
     const server = await startApiServer({
       port: apiPort,
@@ -229,6 +243,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       deadLetterQueueArn: sqs.deadLetterQueueArn,
       faults,
       settle: () => queue.idle(),
+      gc: (o) => gc.sweep(o),
       stop: async () => {
         for (const stop of stops) await stop().catch(() => {});
       },

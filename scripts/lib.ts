@@ -50,6 +50,7 @@ function envPort(env: Env, name: string, fallback: number): number {
 
 export interface LocalEndpoints {
   s3Endpoint: string;
+  dynamodbEndpoint: string;
   apiUrl: string;
   sqsEndpoint: string;
   incomingBucket: string;
@@ -62,6 +63,7 @@ export function localEndpoints(env: Env = process.env): LocalEndpoints {
   const sqsEndpoint = `http://127.0.0.1:${envPort(env, ENV.SQS_PORT, DEFAULTS.sqsPort)}`;
   return {
     s3Endpoint: `http://127.0.0.1:${envPort(env, ENV.S3_PORT, DEFAULTS.s3Port)}`,
+    dynamodbEndpoint: `http://127.0.0.1:${envPort(env, ENV.DYNAMODB_PORT, DEFAULTS.dynamodbPort)}`,
     apiUrl: `http://127.0.0.1:${envPort(env, ENV.API_PORT, DEFAULTS.apiPort)}`,
     sqsEndpoint,
     incomingBucket: env[ENV.INCOMING_BUCKET]?.trim() || DEFAULTS.incomingBucket,

@@ -28,6 +28,8 @@ export interface ImageStepResult {
   warnings: Warning[];
   /** What re-hosting did (for metrics); absent when the step does not count. */
   stats?: RehostStats;
+  /** Hashes of the re-hosted images the body and cover use (what the media sweeper keeps). */
+  hashes?: string[];
 }
 
 /** Re-hosts the images of an article (core/images/rehost.ts, wired with its adapters). */
@@ -161,6 +163,7 @@ export async function buildArticle(
       warnings: [...(fm.warnings ?? []), ...meta.warnings, ...tagWarnings, ...img.warnings],
       error: null,
       images: img.images,
+      ...(img.hashes?.length ? { imageHashes: img.hashes } : {}),
       frontMatter: withoutEmails(fm.data),
       sortDate: meta.date ?? meta.updated ?? opts.uploadedAt,
     },

@@ -116,3 +116,16 @@ export class ImageError extends Error {
     super(message);
   }
 }
+
+/**
+ * The media sweeper is removing this re-hosted image right now (functions/core/media-gc.ts).
+ * Thrown by the image records, not an ImageError: the event fails and is retried once the
+ * sweeper is done, and then re-hosts the image afresh instead of pointing at deleted files.
+ */
+export class ImageBeingCollectedError extends Error {
+  override readonly name = 'ImageBeingCollectedError';
+  readonly code = 'image_being_collected';
+  constructor(hash: string) {
+    super(`re-hosted image ${hash} is being removed by the media sweeper; the event is retried`);
+  }
+}

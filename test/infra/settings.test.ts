@@ -62,6 +62,11 @@ describe('readSettings', () => {
     expect(s.ingestMemoryMb).toBe(2048);
   });
 
+  it('keeps unused media 7 days unless told otherwise', () => {
+    expect(fromContext({}).mediaGcGraceSeconds).toBe(7 * 86_400);
+    expect(fromContext({ mediaGcGraceSeconds: '86400' }).mediaGcGraceSeconds).toBe(86_400);
+  });
+
   it('never lets context open the SSRF guard', () => {
     const s = fromContext({ imageFetchAllowPrivateHosts: '127.0.0.1:80', IMAGE_FETCH_ALLOW_PRIVATE_HOSTS: '127.0.0.1:80' });
     expect(s.ingestTuning).toEqual({});
@@ -78,6 +83,9 @@ describe('readSettings', () => {
     [{ ingestMemoryMb: '1.5' }, /ingestMemoryMb must be a whole number/],
     [{ ingestTimeoutSeconds: 901 }, /ingestTimeoutSeconds must be a whole number from 10 to 900/],
     [{ alarmEmail: 'ops' }, /alarmEmail is not an e-mail address/],
+    // A grace period shorter than an ingest attempt plus a sweep could take what an event still uses.
+    [{ mediaGcGraceSeconds: 1000 }, /mediaGcGraceSeconds must be a whole number from 1020 to/],
+    [{ ingestTimeoutSeconds: 900, mediaGcGraceSeconds: 1020 }, /mediaGcGraceSeconds must be a whole number from 1800 to/],
     [{ corsAllowedOrigins: 'example.com' }, /corsAllowedOrigins entries/],
     [{ publicFrontMatterKeys: 'title,a b' }, /PUBLIC_FRONT_MATTER_KEYS/],
     [{ apiDomainName: 'api.example.com' }, /apiDomainName and apiCertificateArn must be given together/],

@@ -26,6 +26,13 @@ const single = (type: string) => {
 };
 const getAtt = (id: string, attr: string) => ({ 'Fn::GetAtt': [id, attr] });
 
+function roleStatements(role: { node: { defaultChild?: unknown } }) {
+  const roleId = logicalId(role);
+  return ofType('AWS::IAM::Policy')
+    .filter(([, r]) => r.Properties.Roles.some((ref: { Ref: string }) => ref.Ref === roleId))
+    .flatMap(([, r]) => r.Properties.PolicyDocument.Statement as Record<string, any>[]);
+}
+
 beforeAll(() => {
   synth = synthPipeline();
   template = synth.template;
@@ -169,13 +176,6 @@ describe('IAM least privilege', () => {
     }
   });
 
-  function roleStatements(role: { node: { defaultChild?: unknown } }) {
-    const roleId = logicalId(role);
-    return ofType('AWS::IAM::Policy')
-      .filter(([, r]) => r.Properties.Roles.some((ref: { Ref: string }) => ref.Ref === roleId))
-      .flatMap(([, r]) => r.Properties.PolicyDocument.Statement as Record<string, any>[]);
-  }
-
   it('lets ingest only read the upload bucket, and write media under img/ and bodies/ only', () => {
     const upload = logicalId(stack.storage.uploadBucket);
     const media = logicalId(stack.storage.mediaBucket);
@@ -202,6 +202,42 @@ describe('IAM least privilege', () => {
     expect(JSON.stringify(s3[0]!.Resource)).toContain('/bodies/*');
     const dynamo = statements.filter((s) => asList(s.Action).some((a) => String(a).startsWith('dynamodb:')));
     expect(new Set(dynamo.flatMap((s) => asList(s.Action)))).toEqual(new Set(['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query']));
+  });
+});
+
+describe('media sweeper', () => {
+  const fnId = () => logicalId(stack.mediaGc.handler.function);
+
+  it('runs the sweeper once a day, with the grace period and the ingest image settings', () => {
+    const rules = ofType('AWS::Events::Rule').filter(([, r]) => r.Properties.Targets?.some((t: any) => JSON.stringify(t.Arn).includes(fnId())));
+    expect(rules).toHaveLength(1);
+    expect(rules[0]![1].Properties.ScheduleExpression).toBe('rate(1 day)');
+    expect(rules[0]![1].Properties.State).toBe('ENABLED');
+    const fn = resources[fnId()]!.Properties;
+    expect(fn.Timeout).toBe(900);
+    expect(fn.Environment.Variables[ENV.MEDIA_GC_GRACE_SECONDS]).toBe(String(7 * 86_400));
+    expect(fn.Environment.Variables[ENV.INCOMING_BUCKET]).toBeUndefined();
+  });
+
+  it('may delete only under img/ and bodies/, and write only image items of the table', () => {
+    const media = logicalId(stack.storage.mediaBucket);
+    const statements = roleStatements(stack.mediaGc.handler.role);
+    const deletes = statements.filter((s) => asList(s.Action).some((a) => actionCovers(String(a), 's3:DeleteObject')));
+    expect(deletes.flatMap((s) => asList(s.Resource)).map((r) => JSON.stringify(r)).sort()).toEqual([
+      expect.stringMatching(new RegExp(`${media}.*/bodies/\\*`)),
+      expect.stringMatching(new RegExp(`${media}.*/img/\\*`)),
+    ]);
+    for (const s of statements) expect(asList(s.Action).some((a) => actionCovers(String(a), 's3:PutObject')), JSON.stringify(s)).toBe(false);
+    const list = statements.find((s) => asList(s.Action).includes('s3:ListBucket'))!;
+    expect(list.Condition).toEqual({ StringLike: { 's3:prefix': ['img/*', 'bodies/*'] } });
+    const writes = statements.filter((s) => asList(s.Action).some((a) => TABLE_WRITE_ACTIONS.some((w) => actionCovers(String(a), w))));
+    expect(writes).toHaveLength(1);
+    expect(writes[0]!.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['IMG#*', 'IMGURL#*'] } });
+  });
+
+  it('is the only role that may scan the table', () => {
+    const scanners = policyStatements(template).filter(({ statement }) => asList(statement.Action).some((a) => actionCovers(String(a), 'dynamodb:Scan')));
+    expect(scanners.map((s) => s.holder)).toEqual([expect.stringMatching(/^MediaGcHandlerRoleDefaultPolicy/)]);
   });
 });
 

@@ -96,6 +96,8 @@ export interface RehostStats {
 }
 
 export interface RehostResult {
+  /** Distinct hashes of the images the body and cover now use. */
+  hashes: string[];
   html: string;
   cover: Image | null;
   images: ImageRef[];
@@ -115,7 +117,7 @@ export async function rehostImages(deps: RehostDeps, input: RehostInput): Promis
   });
   const run = new Run(deps, input);
   if (disc.body.length === 0 && disc.cover.length === 0) {
-    return { html: input.html, cover: null, images: [], imageCount: 0, warnings: [], stats: run.stats };
+    return { html: input.html, cover: null, images: [], imageCount: 0, warnings: [], stats: run.stats, hashes: [] };
   }
 
   const body = disc.body.map((ref) => run.firstWorking(ref.candidates, ref.original));
@@ -141,7 +143,8 @@ export async function rehostImages(deps: RehostDeps, input: RehostInput): Promis
     }
   }
   const out = rewriteImages(disc, bodyOutcomes, coverOutcome, input.mediaBaseUrl, social);
-  return { ...out, warnings: [...out.warnings, ...socialWarnings], stats: run.stats };
+  const hashes = [...new Set(values.flatMap((v) => (v?.ok ? [v.record.hash] : [])))];
+  return { ...out, warnings: [...out.warnings, ...socialWarnings], stats: run.stats, hashes };
 }
 
 /** One article's worth of work: the per-source memo, the concurrency bound, the counters. */
