@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { BODY_PREFIX, isArticleKey } from '../definitions';
-import type { ArticleRecord, ArticleWriter, Logger, Metrics, ObjectStore } from '../ports';
+import type { ArticleRecord, ArticleWriter, Logger, Metrics, ObjectStore, SearchFeed } from '../ports';
 import { ObjectTooLargeError } from '../ports';
 import { buildArticle, failedRecord, type ArticleBuildOptions, type ImageStep } from './article';
 import { ArticleError, StaleEventError, errorMessage } from './errors';
@@ -35,6 +35,13 @@ export interface IngestDeps {
   log: Logger;
   /** Articles processed/failed, images re-hosted/failed (optional: tests run without). */
   metrics?: Metrics;
+  /**
+   * The search index, brought in step right after each article write (docs/search.md). A
+   * failure fails the event, so the queue retries it; the retry finds the article already
+   * written ('duplicate') and refreshes the search row from it. Rows carry the sequencer:
+   * every write is idempotent and an older one never wins.
+   */
+  search?: SearchFeed;
   now?: () => Date;
 }
 
@@ -82,6 +89,7 @@ export async function ingestEvent(deps: IngestDeps, settings: IngestSettings, ev
 
 async function remove(deps: IngestDeps, settings: IngestSettings, ev: ObjectEvent, id: string): Promise<IngestOutcome> {
   await deps.index.remove(id, ev.key, ev.sequencer, { releaseBodies: (keys) => deleteBodies(deps, settings, keys) });
+  await deps.search?.apply({ id, sequencer: ev.sequencer, record: null });
   return 'deleted';
 }
 
@@ -100,7 +108,11 @@ async function upsert(deps: IngestDeps, settings: IngestSettings, ev: ObjectEven
   if (state) {
     const order = compareSequencers(state.sequencer, ev.sequencer);
     if (order > 0) return 'stale';
-    if (order === 0 && state.complete && !force) return 'duplicate';
+    if (order === 0 && state.complete && !force) {
+      // A redelivery, or the retry of an event whose search write failed after the article's.
+      await deps.search?.refresh(id, state.sequencer);
+      return 'duplicate';
+    }
   }
   // "Unchanged" only when the stored result is complete and whole: a re-upload is how an
   // author asks to try images that failed (an origin that was down, a late asset) again.
@@ -239,6 +251,7 @@ async function save(
     // The bodies this record replaces are deleted by way of the index, which keeps track of
     // them until they are gone (a lost answer or a retried event never forgets one).
     await deps.index.save(record, ev.sequencer, { releaseBodies: (keys) => deleteBodies(deps, settings, keys) });
+    await deps.search?.apply({ id: record.id, sequencer: ev.sequencer, record, html });
   } catch (err) {
     if (err instanceof StaleEventError && record.bodyKey) {
       // A newer event won while we worked: drop our body unless the winner uses the same one.
