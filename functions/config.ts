@@ -29,9 +29,37 @@ export interface Config {
   image: ImageConfig;
   cursorSecret: string | undefined;
   corsAllowedOrigins: string[];
+  /** The search cluster through the Data API; undefined when search is not deployed. */
+  search: SearchConfig | undefined;
   /** Set only when talking to emulators (the local stack, tests). */
   s3Endpoint: string | undefined;
   dynamodbEndpoint: string | undefined;
+}
+
+export interface SearchConfig {
+  resourceArn: string;
+  secretArn: string;
+  database: string;
+  /** The local Data API stand-in (local/data-api.ts); unset in AWS. */
+  endpoint: string | undefined;
+}
+
+const ARN = /^arn:[\w-]+:[\w-]+:[\w-]*:\d*:\S+$/;
+
+function searchConfig(env: Env): SearchConfig | undefined {
+  const resourceArn = env[ENV.SEARCH_CLUSTER_ARN]?.trim();
+  const secretArn = env[ENV.SEARCH_SECRET_ARN]?.trim();
+  if (!resourceArn && !secretArn) return undefined;
+  if (!resourceArn || !secretArn) throw new ConfigError(`${ENV.SEARCH_CLUSTER_ARN} and ${ENV.SEARCH_SECRET_ARN} are set together (or neither, for no search)`);
+  for (const [name, v] of [[ENV.SEARCH_CLUSTER_ARN, resourceArn], [ENV.SEARCH_SECRET_ARN, secretArn]] as const) {
+    if (!ARN.test(v)) throw new ConfigError(`${name} must be an ARN, got "${v}"`);
+  }
+  return {
+    resourceArn,
+    secretArn,
+    database: str(env, ENV.SEARCH_DATABASE, DEFAULTS.searchDatabase),
+    endpoint: env[ENV.RDS_DATA_ENDPOINT]?.trim() ? url(env, ENV.RDS_DATA_ENDPOINT) : undefined,
+  };
 }
 
 function str(env: Env, name: string, fallback?: string): string {
@@ -135,6 +163,7 @@ export function loadConfig(env: Env = process.env): Config {
     // per-process secret would break cursors across Lambda instances, so none is invented.
     cursorSecret: env[ENV.CURSOR_SECRET]?.trim() || undefined,
     corsAllowedOrigins: list(env, ENV.CORS_ALLOWED_ORIGINS, '*'),
+    search: searchConfig(env),
     s3Endpoint,
     dynamodbEndpoint,
   };

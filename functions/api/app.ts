@@ -9,9 +9,18 @@ import * as z from 'zod';
 import { ApiError, errorMessage } from '../core/errors';
 import type { Article } from '../core/types';
 import type { ArticleReader, CountedFacet, Logger } from '../ports';
+import type { SearchPage, SearchQuery } from '../core/search/index';
 import type { CursorCodec } from './cursor';
 import { openApiDocument } from './openapi';
-import { ListQuerySchema } from './schemas';
+import { ListQuerySchema, SearchQuerySchema } from './schemas';
+
+/** How deep search pages go (every page ranks all matches up to its end). */
+export const SEARCH_MAX_DEPTH = 10_000;
+
+/** What GET /search needs: core/search/index.ts SearchIndex, over the Data API in AWS. */
+export interface SearchReader {
+  search(query: SearchQuery): Promise<SearchPage>;
+}
 
 export interface ApiDeps {
   reader: ArticleReader;
@@ -20,6 +29,8 @@ export interface ApiDeps {
   cursors: CursorCodec;
   corsAllowedOrigins: string[];
   log: Logger;
+  /** Full-text search; GET /search answers 404 `not_found` without it (search not deployed). */
+  search?: SearchReader;
 }
 
 type Result = APIGatewayProxyStructuredResultV2;
@@ -87,6 +98,20 @@ export function createApiHandler(deps: ApiDeps) {
     return json(200, { items: page.items, nextCursor: page.next ? deps.cursors.encode(page.next, fingerprint) : null }, CACHE.list);
   }
 
+  async function searchArticles(params: Record<string, string>): Promise<Result> {
+    if (!deps.search) throw new ApiError(404, 'not_found', 'search is not enabled on this deployment');
+    const q = SearchQuerySchema.parse(params);
+    const facetName = (['category', 'tag', 'author'] as const).find((f) => q[f] !== undefined);
+    const facet = facetName ? { name: facetName, value: q[facetName]! } : undefined;
+    const fingerprint = JSON.stringify(['search', q.q.normalize('NFC'), facet?.name ?? null, facet ? facet.value.normalize('NFC').toLowerCase() : null, q.from ?? null, q.to ?? null]);
+    const position = q.cursor ? deps.cursors.decode(q.cursor, fingerprint) : { o: '0' };
+    const offset = /^\d{1,6}$/.test(position.o ?? '') ? Number(position.o) : NaN;
+    if (!Number.isSafeInteger(offset)) throw new ApiError(400, 'invalid_cursor', 'cursor is not one this route issued: start again without a cursor');
+    const page = await deps.search.search({ q: q.q, facet, from: q.from, to: q.to, limit: q.limit, offset });
+    const nextCursor = page.more && offset + page.items.length < SEARCH_MAX_DEPTH ? deps.cursors.encode({ o: String(offset + page.items.length) }, fingerprint) : null;
+    return json(200, { items: page.items, nextCursor }, CACHE.list);
+  }
+
   async function getArticle(id: string): Promise<Result> {
     const notFound = new ApiError(404, 'not_found', `no article with id ${id}`);
     if (!ID.test(id)) throw notFound;
@@ -103,6 +128,7 @@ export function createApiHandler(deps: ApiDeps) {
     if (p === '/health') return json(200, { status: 'ok' }, CACHE.none);
     if (p === '/openapi.json') return json(200, openApiDocument(), CACHE.openapi);
     if (p === '/articles') return listArticles(params);
+    if (p === '/search') return searchArticles(params);
     const m = /^\/articles\/([^/]+)$/.exec(p);
     if (m) return getArticle(decodeURIComponent(m[1]!));
     const facet = COUNT_ROUTES[p];

@@ -1,7 +1,7 @@
 /** The OpenAPI 3.1 document, generated from the same zod schemas the handler validates with. */
 // A namespace import lets esbuild drop what is unused (`{ z }` keeps all of zod, locales included: ~450 kB).
 import * as z from 'zod';
-import { ListQuerySchema, responseSchemas } from './schemas';
+import { ListQuerySchema, SearchQuerySchema, responseSchemas } from './schemas';
 
 const PARAM_DOCS: Record<string, string> = {
   limit: 'Items per page, 1 to 100 (default 20).',
@@ -13,6 +13,7 @@ const PARAM_DOCS: Record<string, string> = {
   from: 'Earliest date, inclusive: 2022-03-02 or an ISO date-time.',
   to: 'Latest date, inclusive: 2022-03-02 (the whole day) or an ISO date-time.',
   status: 'published (default), draft or failed.',
+  q: 'What to search for, 1 to 200 characters. Chinese, Japanese and Korean match as substrings (every run of CJK characters is a phrase); other words match whole, case and accents ignored. All terms must match.',
 };
 
 function schema(s: z.ZodType) {
@@ -35,11 +36,13 @@ let cached: Record<string, unknown> | null = null;
 
 export function openApiDocument(): Record<string, unknown> {
   if (cached) return cached;
-  const { ArticleListSchema, ArticleSchema, ArticleSummarySchema, CountListSchema, ErrorSchema, HealthSchema, ImageSchema } = responseSchemas();
-  const params = Object.entries(ListQuerySchema.shape).map(([name, s]) => {
-    const { $schema: _i, ...paramSchema } = z.toJSONSchema(s as z.ZodType, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
-    return { name, in: 'query', required: false, description: PARAM_DOCS[name], schema: paramSchema };
-  });
+  const { ArticleListSchema, ArticleSchema, ArticleSummarySchema, CountListSchema, ErrorSchema, HealthSchema, ImageSchema, SearchResultsSchema } = responseSchemas();
+  const paramsOf = (shape: Record<string, unknown>, required: string[] = []) =>
+    Object.entries(shape).map(([name, s]) => {
+      const { $schema: _i, ...paramSchema } = z.toJSONSchema(s as z.ZodType, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+      return { name, in: 'query', required: required.includes(name), description: PARAM_DOCS[name], schema: paramSchema };
+    });
+  const params = paramsOf(ListQuerySchema.shape);
   const countRoute = (what: string) => ({
     get: {
       summary: `${what} of published articles with their counts`,
@@ -73,6 +76,20 @@ export function openApiDocument(): Record<string, unknown> {
           responses: { '200': json('Article', 'The article.'), '404': errors['404'], '500': errors['500'] },
         },
       },
+      '/search': {
+        get: {
+          summary: 'Full-text search of published articles, best match first',
+          description:
+            'Ranked by relevance (a title match first), then newest first. Filters as for /articles (at most one of category, tag, author; from/to). Pages by opaque cursor, up to 10,000 results deep.',
+          parameters: paramsOf(SearchQuerySchema.shape, ['q']),
+          responses: {
+            '200': json('SearchResults', 'A page of matching article summaries, each with its score and snippet.'),
+            '400': errors['400'],
+            '404': json('Error', 'Search is not enabled on this deployment.'),
+            '500': errors['500'],
+          },
+        },
+      },
       '/categories': countRoute('Categories'),
       '/tags': countRoute('Tags'),
       '/authors': countRoute('Authors'),
@@ -86,6 +103,7 @@ export function openApiDocument(): Record<string, unknown> {
         Article: schema(ArticleSchema),
         ArticleList: schema(ArticleListSchema),
         CountList: schema(CountListSchema),
+        SearchResults: schema(SearchResultsSchema),
         Error: schema(ErrorSchema),
       },
     },
