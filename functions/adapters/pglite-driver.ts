@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { SqlDriver, SqlValue } from '../ports';
 
@@ -32,10 +32,14 @@ export interface PgliteDriver extends SqlDriver {
  * initialized data directory (per PGlite version) and every later new database starts from it.
  */
 function templatePath(): string {
-  const require = createRequire(import.meta.url);
-  const pkg = require.resolve('@electric-sql/pglite/package.json');
-  const version = (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
-  return join(dirname(pkg), '..', '..', '.cache', 'article-pipeline', `pglite-${version}-empty.tar`);
+  // The package's exports hide its package.json from require.resolve: find it from the entry point.
+  const entry = createRequire(import.meta.url).resolve('@electric-sql/pglite');
+  const marker = `${sep}node_modules${sep}@electric-sql${sep}pglite${sep}`;
+  const at = entry.lastIndexOf(marker);
+  if (at < 0) throw new Error('PGlite is not installed in a node_modules folder');
+  const modules = entry.slice(0, at + `${sep}node_modules`.length);
+  const version = (JSON.parse(readFileSync(join(modules, '@electric-sql', 'pglite', 'package.json'), 'utf8')) as { version: string }).version;
+  return join(modules, '.cache', 'article-pipeline', `pglite-${version}-empty.tar`);
 }
 
 async function saveTemplate(db: PGlite, path: string): Promise<void> {
