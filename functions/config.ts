@@ -1,6 +1,10 @@
 /**
  * Every environment variable, read and validated once at start-up. A bad value fails
  * fast with a ConfigError naming the variable, instead of surfacing mid-request.
+ *
+ * Not zod (declined, measured): the same rules as a zod schema (git log: "config.ts with
+ * zod") cost 15 ms more CPU per cold start, zod already loaded (2.5 → 17.5 ms median,
+ * Node 22, a loaded machine), against the API's 60 ms cold-start budget.
  */
 import { ConfigError } from './core/errors';
 import { DEFAULTS, ENV } from './definitions';

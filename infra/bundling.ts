@@ -145,6 +145,9 @@ export function assertLocalEsbuild(projectRoot: string = PROJECT_ROOT): void {
   }
 }
 
+/** sharp is native: never bundled, shipped beside the bundle (see the top of this file). */
+export const SHARP_EXTERNALS = ['sharp', '@img/*'];
+
 function quoted(path: string): string {
   if (path.includes('"')) throw new BundlingSetupError(`path contains a double quote: ${path}`);
   return `"${path}"`;
@@ -154,6 +157,11 @@ function quoted(path: string): string {
  * esbuild options shared by both functions: CommonJS (Lambda's default loader, so CJS
  * dependencies keep `require`/`__dirname`), minified, source maps without sources.
  * The metafile (`index.meta.json`) records which inputs went in; tests read it.
+ *
+ * The AWS SDK v3 is bundled, from its ES modules (`mainFields: module`, so esbuild drops
+ * what the code does not use), not taken from the runtime: one file loads faster than the
+ * SDK's hundreds, and the SDK that runs is the one the tests ran. `npm run bench` measures
+ * every option side by side (docs/performance.md, "Cold start (Node.js 22)").
  */
 export function bundlingOptions(sharp?: SharpPackages): BundlingOptions {
   const base: BundlingOptions = {
@@ -164,14 +172,13 @@ export function bundlingOptions(sharp?: SharpPackages): BundlingOptions {
     sourcesContent: false,
     metafile: true,
     forceDockerBundling: false,
-    // The AWS SDK v3 comes with the Node.js 22 runtime (NodejsFunction's default): keeps
-    // the query API's bundle small for cold starts. Everything else is bundled.
-    externalModules: ['@aws-sdk/*'],
+    mainFields: ['module', 'main'],
+    externalModules: [],
   };
   if (!sharp) return base;
   return {
     ...base,
-    externalModules: ['@aws-sdk/*', 'sharp', '@img/*'],
+    externalModules: SHARP_EXTERNALS,
     commandHooks: {
       beforeBundling: () => [],
       beforeInstall: () => [],

@@ -30,6 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import pLimit from 'p-limit';
 import sharp from 'sharp';
 import { facetKey } from '../functions/adapters/dynamo-index';
 import { decodeS3Key } from '../functions/core/events';
@@ -239,20 +240,6 @@ async function listAll(stack: LocalStack, status: string): Promise<any[]> {
   return out;
 }
 
-async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]!);
-      }
-    }),
-  );
-  return out;
-}
-
 /**
  * Every way the final state can be wrong, as one line each (empty: all good). `keyOf`
  * names the key a problem belongs to, to match problems against dead letters.
@@ -282,7 +269,7 @@ async function verify(stack: LocalStack, c: Clients, expected: Map<string, Expec
   }
 
   // 2. Each live article carries its last upload's content.
-  await mapLimit(live, 8, async ([key, exp]) => {
+  await pLimit(8).map(live, async ([key, exp]) => {
     const id = articleId(key);
     const res = await fetch(`${stack.apiUrl}/articles/${id}`);
     if (res.status !== 200) return void bad(`GET /articles/${id} (${key}): HTTP ${res.status}`, key);
@@ -323,7 +310,7 @@ async function verify(stack: LocalStack, c: Clients, expected: Map<string, Expec
 
   // 4. The table itself: every record complete, listings in step with it.
   const bodyKeys = new Set<string>();
-  await mapLimit([...expected], 8, async ([key, exp]) => {
+  await pLimit(8).map([...expected], async ([key, exp]) => {
     const pk = `A#${articleId(key)}`;
     const item = (await c.doc.send(new GetCommand({ TableName: stack.tableName, Key: { pk, sk: 'A' }, ConsistentRead: true }))).Item;
     if (!item) {
@@ -528,7 +515,7 @@ async function loadRun(args: Args): Promise<boolean> {
       }
       const started = Date.now();
       // "At once": as many parallel uploads as the S3 emulator takes comfortably.
-      await mapLimit(files, 32, ([key, body]) => c.s3.send(new PutObjectCommand({ Bucket: stack.incomingBucket, Key: key, Body: body })));
+      await pLimit(32).map(files, ([key, body]) => c.s3.send(new PutObjectCommand({ Bucket: stack.incomingBucket, Key: key, Body: body })));
       const uploadedIn = (Date.now() - started) / 1000;
       await stack.settle();
       const seconds = (Date.now() - started) / 1000;

@@ -18,6 +18,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, posix, relative, resolve, sep } from 'node:path';
 import { HeadBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import pLimit from 'p-limit';
 import { decodeText } from '../functions/core/article';
 import { parseFrontMatter } from '../functions/core/frontmatter';
 import { discoverImages } from '../functions/core/images/discover';
@@ -282,11 +283,7 @@ async function getArticle(apiUrl: string, id: string): Promise<Article | null> {
 
 /** Runs `fn` over `items`, at most `limit` at once. */
 async function eachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  await pLimit(Math.max(1, limit)).map(items, (item) => fn(item));
 }
 
 function report(key: string, id: string, outcome: ArticleOutcome, a: Article | null): ArticleReport {

@@ -1,3 +1,5 @@
+import pLimit from 'p-limit';
+
 export function median(xs: number[]): number {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
@@ -14,16 +16,7 @@ export function percentile(xs: number[], p: number): number {
 
 export const round = (x: number, digits = 3): number => Number(x.toFixed(digits));
 
-/** Runs `fn` over `items`, at most `limit` at a time, keeping order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
+/** Runs `fn` over `items`, at most `limit` at a time, keeping order (p-limit). */
+export function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  return pLimit(Math.max(1, limit)).map(items, fn);
 }

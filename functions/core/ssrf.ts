@@ -8,6 +8,10 @@
  * multicast, reserved or documentation is forbidden, and so is anything we cannot
  * parse (fail closed). IPv6 forms that carry an IPv4 address (mapped, NAT64, 6to4, ...)
  * are judged by the IPv4 address they carry.
+ *
+ * Not ipaddr.js (declined, measured): with its parser and range matching in place of the
+ * tables below, test/unit/ssrf.test.ts fails "::8.8.8.8 is forbidden": ipaddr.js 2.5 reads
+ * `::a.b.c.d` as the IPv4-mapped `::ffff:a.b.c.d`, a different (public) address.
  */
 
 type Cidr4 = readonly [base: number, prefix: number];

@@ -2,7 +2,12 @@
  * One Lambda invocation's worth of work: every record of the batch is handled, and one
  * failing record never loses the others. SQS messages that fail are reported back
  * (ReportBatchItemFailures) so only they are retried, then dead-lettered.
+ *
+ * Not @aws-lambda-powertools/batch (declined, measured): processPartialResponse ran a
+ * 10-message batch 10 at once (processInParallel; peak concurrency 10) or 1 at a time, where
+ * ingest wants 3 (sharp's memory on one vCPU), and direct S3 invocations are not SQS records.
  */
+import pLimit from 'p-limit';
 import type { Logger } from '../ports';
 import { errorMessage } from '../core/errors';
 import { parseLambdaEvent, type WorkItem } from '../core/events';
@@ -10,20 +15,6 @@ import { ingestEvent, type IngestDeps, type IngestSettings, type IngestOutcome }
 
 export interface BatchResult {
   batchItemFailures: { itemIdentifier: string }[];
-}
-
-/** Runs `fn` over `items` with at most `limit` running at once. */
-export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 async function runItem(deps: IngestDeps, settings: IngestSettings, item: WorkItem, log: Logger): Promise<boolean> {
@@ -49,7 +40,7 @@ async function runItem(deps: IngestDeps, settings: IngestSettings, item: WorkIte
 export function createIngestHandler(deps: IngestDeps, settings: IngestSettings, concurrency = 3) {
   return async (event: unknown): Promise<BatchResult> => {
     const items = parseLambdaEvent(event);
-    const results = await mapLimit(items, concurrency, (item) => runItem(deps, settings, item, deps.log));
+    const results = await pLimit(concurrency).map(items, (item) => runItem(deps, settings, item, deps.log));
     const failures = items.filter((item, i) => !results[i]);
     const direct = failures.filter((f) => f.messageId === null);
     // A direct S3 invocation has no partial-failure channel: fail it so Lambda retries.

@@ -11,7 +11,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { PROJECT_ROOT, assertLocalEsbuild, bundlingOptions, cpuOf, locateSharp } from '../bundling';
+import { PROJECT_ROOT, SHARP_EXTERNALS, assertLocalEsbuild, bundlingOptions, cpuOf, locateSharp } from '../bundling';
 
 /** Every function runs on this runtime (see the L1 acknowledgement in infra/stack.ts). */
 export const FUNCTION_RUNTIME = lambda.Runtime.NODEJS_22_X;
@@ -79,7 +79,7 @@ export class PipelineFunction extends Construct {
       tracing: lambda.Tracing.ACTIVE,
       environment: sourceMaps ? { ...props.environment, NODE_OPTIONS: '--enable-source-maps' } : props.environment,
       // Without bundling (skipped stacks) sharp must still stay external.
-      bundling: props.withSharp && !sharp ? { ...bundling, externalModules: ['@aws-sdk/*', 'sharp', '@img/*'] } : bundling,
+      bundling: props.withSharp && !sharp ? { ...bundling, externalModules: SHARP_EXTERNALS } : bundling,
     });
   }
 }

@@ -4,7 +4,7 @@
  * starts on Node with exactly the environment the stack gives it.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
@@ -63,23 +63,14 @@ function deployedEnv(variables: Record<string, unknown>): Record<string, string>
   return env;
 }
 
-/** Loads the bundle in a fresh Node (no repository node_modules in reach) and checks `handler`. */
-let sdkDir: string | undefined;
-function runtimeSdkDir(): string {
-  if (!sdkDir) {
-    sdkDir = join(tempDir('runtime-sdk-'), 'node_modules');
-    mkdirSync(sdkDir, { recursive: true });
-    symlinkSync(join(PROJECT_ROOT, 'node_modules', '@aws-sdk'), join(sdkDir, '@aws-sdk'));
-  }
-  return sdkDir;
-}
-
+/**
+ * Loads the bundle in a fresh Node and checks `handler`. No node_modules is in reach (the
+ * asset folders sit in a temp dir): the AWS SDK is bundled, not taken from the runtime.
+ */
 function loadBundle(assetDir: string, env: Record<string, string>) {
   return spawnSync(process.execPath, ['-e', "const m = require('./index.js'); if (typeof m.handler !== 'function') process.exit(3);"], {
     cwd: assetDir,
-    // NODE_PATH stands in for the Lambda runtime's own copy of the AWS SDK v3, which the
-    // bundles leave out. It holds @aws-sdk only, so any other missing module still fails.
-    env: { PATH: process.env.PATH ?? '', NODE_PATH: runtimeSdkDir(), AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true', ...env },
+    env: { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true', ...env },
     encoding: 'utf8',
     timeout: 60_000,
   });
@@ -124,6 +115,14 @@ describe('the default (x86_64) bundles', () => {
     for (const pkg of [...INGEST_ONLY, '@electric-sql/pglite']) expect(fromPackage(inputs, pkg), pkg).toEqual([]);
     expect(inputs.filter((i) => i.startsWith('functions/ingest/'))).toEqual([]);
     expect(existsSync(join(apiDir, 'node_modules'))).toBe(false);
+  });
+
+  it('bundle the AWS SDK from its ES modules (tree-shaken), not its CommonJS build', () => {
+    for (const dir of [apiDir, ingestDir]) {
+      const inputs = inputsOf(dir);
+      expect(fromPackage(inputs, '@aws-sdk/client-dynamodb').some((i) => i.includes('/dist-es/')), dir).toBe(true);
+      expect(fromPackage(inputs, '@aws-sdk/client-dynamodb').some((i) => i.includes('/dist-cjs/')), dir).toBe(false);
+    }
   });
 
   it.runIf(onLinuxX64)('the copied sharp loads and encodes from the asset folder alone', () => {

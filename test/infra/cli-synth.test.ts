@@ -3,12 +3,24 @@
  * instance metadata, no Docker. Telemetry, notices and the version check are switched off
  * so the CLI talks to nothing.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../infra/bundling';
+
+/** Runs a command without blocking the worker (a blocked worker misses vitest's RPC deadlines). */
+async function run(cmd: string, args: string[], timeout = 280_000): Promise<{ status: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(cmd, args, { cwd: PROJECT_ROOT, env: offlineEnv(), encoding: 'utf8', timeout, maxBuffer: 64 << 20 });
+    return { status: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { status: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: `${e.stderr ?? ''}${String(err)}` };
+  }
+}
 
 const outdir = mkdtempSync(join(tmpdir(), 'cdk-synth-'));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
@@ -31,14 +43,9 @@ function offlineEnv(): NodeJS.ProcessEnv {
 }
 
 describe('npx cdk synth', () => {
-  it('synthesizes offline with every security rule satisfied', () => {
-    const run = spawnSync('npx', ['cdk', 'synth', '--quiet', '--no-notices', '--no-version-reporting', '-o', outdir], {
-      cwd: PROJECT_ROOT,
-      env: offlineEnv(),
-      encoding: 'utf8',
-      timeout: 280_000,
-    });
-    expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
+  it('synthesizes offline with every security rule satisfied', async () => {
+    const synth = await run('npx', ['cdk', 'synth', '--quiet', '--no-notices', '--no-version-reporting', '-o', outdir]);
+    expect(synth.status, `${synth.stdout}\n${synth.stderr}`).toBe(0);
 
     const template = JSON.parse(readFileSync(join(outdir, 'ArticlePipeline-dev.template.json'), 'utf8'));
     expect(Object.values(template.Resources).filter((r: any) => r.Type === 'AWS::Lambda::Function').length).toBeGreaterThanOrEqual(2);
@@ -53,4 +60,9 @@ describe('npx cdk synth', () => {
     }
     expect(existsSync(join(outdir, 'manifest.json'))).toBe(true);
   }, 300_000);
+
+  it('runs the CDK app (cdk.json: `npx tsx infra/app.ts`) on the pinned Node.js, as the suite is', async () => {
+    expect((await run('npx', ['tsx', '-e', 'process.stdout.write(process.version)'], 60_000)).stdout).toBe(process.version);
+    expect(JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')).app).toBe('npx tsx infra/app.ts');
+  });
 });

@@ -251,6 +251,8 @@ describe('ingest', () => {
   it('runs Node.js 22 or later, times out well inside the visibility timeout', () => {
     const fn = fnProps();
     expect(Number(/^nodejs(\d+)\.x$/.exec(fn.Runtime)?.[1])).toBeGreaterThanOrEqual(22);
+    // The suite runs on the Node.js the functions deploy on (the devDependency `node`).
+    expect(fn.Runtime).toBe(`nodejs${process.versions.node.split('.')[0]}.x`);
     expect(fn.MemorySize).toBe(DEFAULT_SETTINGS.ingestMemoryMb);
     expect(fn.Timeout).toBe(DEFAULT_SETTINGS.ingestTimeoutSeconds);
     expect(fn.Timeout).toBeLessThan(queueProps().VisibilityTimeout);

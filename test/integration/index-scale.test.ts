@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../../functions/adapters/clients';
 import { DynamoArticleIndex } from '../../functions/adapters/dynamo-index';
 import { buildArticle } from '../../functions/core/article';
-import { mapLimit } from '../../functions/ingest/batch';
+import pLimit from 'p-limit';
 import { articleId } from '../../functions/core/ingest';
 import type { ListQuery } from '../../functions/ports';
 import { ensureTable } from '../../local/dynamodb';
@@ -50,7 +50,7 @@ async function grow(to: number) {
   }
   const batches = [];
   for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25));
-  await mapLimit(batches, 6, (batch) =>
+  await pLimit(6).map(batches, (batch) =>
     doc.send(new BatchWriteCommand({ RequestItems: { [TABLE]: batch.map((Item) => ({ PutRequest: { Item } })) } })),
   );
 }
@@ -66,7 +66,7 @@ beforeAll(async () => {
   const client = new DynamoDBClient({ endpoint: stack.dynamodbEndpoint });
   await ensureTable(client, TABLE);
   client.destroy();
-  await mapLimit([...Array(100).keys()], 4, save);
+  await pLimit(4).map([...Array(100).keys()], save);
 }, 120_000);
 
 describe('list cost does not grow with the table', () => {

@@ -1,6 +1,7 @@
 /**
  * Prints one plain closing line, `N passed, N failed, N skipped`, after vitest's own
- * report, so CI logs state the totals in a form any reader (or tool) understands.
+ * report, so CI logs state the totals in a form any reader (or tool) understands. The
+ * line before it names the Node.js that ran the suite (the one pinned in devDependencies).
  */
 import type { Reporter } from 'vitest/reporters';
 
@@ -41,6 +42,7 @@ export default class SummaryReporter implements Reporter {
     const totals = { passed: 0, failed: 0, skipped: 0 };
     count(files, totals);
     totals.failed += errors.length;
+    process.stdout.write(`\nran on Node.js ${process.version} (${process.execPath})`);
     process.stdout.write(`\n${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped\n`);
   }
 }

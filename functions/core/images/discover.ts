@@ -19,6 +19,7 @@
  */
 import { createHash } from 'node:crypto';
 import { load, type CheerioAPI } from 'cheerio/slim';
+import parseSrcsetStandard from 'parse-srcset';
 import type { Element } from 'domhandler';
 import { ImageError } from '../errors';
 
@@ -171,30 +172,12 @@ export interface SrcsetCandidate {
   x?: number;
 }
 
-/** Parses a srcset as the HTML standard does: URLs may contain commas, descriptors follow. */
+/**
+ * Parses a srcset as the HTML standard does (URLs may contain commas, descriptors follow),
+ * with parse-srcset, the parser sanitize-html already uses for the same attributes.
+ */
 export function parseSrcset(value: string): SrcsetCandidate[] {
-  const out: SrcsetCandidate[] = [];
-  let i = 0;
-  while (i < value.length) {
-    while (i < value.length && /[\s,]/.test(value[i]!)) i++;
-    if (i >= value.length) break;
-    let url = '';
-    while (i < value.length && !/\s/.test(value[i]!)) url += value[i++];
-    let descriptors = '';
-    if (url.endsWith(',')) {
-      url = url.replace(/,+$/, '');
-    } else {
-      while (i < value.length && value[i] !== ',') descriptors += value[i++];
-    }
-    if (!url) continue;
-    const c: SrcsetCandidate = { url };
-    for (const d of descriptors.trim().split(/\s+/)) {
-      const m = /^(\d+(?:\.\d+)?)([wx])$/i.exec(d);
-      if (m) c[m[2]!.toLowerCase() as 'w' | 'x'] = Number(m[1]);
-    }
-    out.push(c);
-  }
-  return out;
+  return parseSrcsetStandard(value).map(({ url, w, d }) => ({ url, ...(w !== undefined ? { w } : {}), ...(d !== undefined ? { x: d } : {}) }));
 }
 
 /** The best candidate to re-host: the widest, else the densest. */

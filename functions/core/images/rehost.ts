@@ -17,6 +17,7 @@
  *   images needlessly left on their original hosts.
  */
 import { createHash } from 'node:crypto';
+import pLimit, { type LimitFunction } from 'p-limit';
 import type { ImageConfig } from '../../config';
 import { IMAGE_PREFIX } from '../../definitions';
 import {
@@ -127,7 +128,7 @@ class Run {
   private readonly memo = new Map<string, Promise<SourceResult>>();
   private readonly byHash = new Map<string, Promise<Encoded>>();
   private readonly failedKeys = new Set<string>();
-  private readonly limit: <T>(fn: () => Promise<T>) => Promise<T>;
+  private readonly limit: LimitFunction;
   private readonly transformKey: string;
   private readonly budgetMs: number;
   /** After this, no download starts, and those running are cut short. */
@@ -137,7 +138,7 @@ class Run {
     private readonly deps: RehostDeps,
     private readonly input: RehostInput,
   ) {
-    this.limit = limiter(Math.max(1, input.concurrency ?? DEFAULT_IMAGE_CONCURRENCY));
+    this.limit = pLimit(Math.max(1, input.concurrency ?? DEFAULT_IMAGE_CONCURRENCY));
     this.transformKey = deps.encoder.transformKey(input.image);
     this.budgetMs = input.budgetMs ?? IMAGE_BUDGET_TIMEOUTS * input.image.fetchTimeoutMs;
     this.deadline = Date.now() + this.budgetMs;
@@ -312,18 +313,3 @@ class Run {
 }
 
 /** At most `n` calls of `fn` in flight; a finishing call hands its slot straight to the next. */
-function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const waiting: (() => void)[] = [];
-  return async (fn) => {
-    if (active < n) active++;
-    else await new Promise<void>((resolve) => waiting.push(resolve));
-    try {
-      return await fn();
-    } finally {
-      const next = waiting.shift();
-      if (next) next();
-      else active--;
-    }
-  };
-}
