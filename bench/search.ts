@@ -95,6 +95,8 @@ export async function searchBenchmark(opts: { small: number; large: number; quer
 
   log(`search: ${opts.small} articles`);
   await fill(opts.small);
+  // Both sizes measured with fresh planner statistics, or the 1k side may plan a sequential scan.
+  await db.query(`VACUUM ANALYZE ${SEARCH_TABLE}`);
   const small = await latency(opts.small);
   log(`search: filling to ${opts.large} articles`);
   // A bulk load builds the GIN index once at the end (row-by-row GIN maintenance in
