@@ -46,9 +46,37 @@ export interface Config {
    * and a body no article points to, before removing it: pages readers have cached keep working.
    */
   mediaGcGraceSeconds: number;
+  /** The search cluster through the Data API; undefined when search is not deployed. */
+  search: SearchConfig | undefined;
   /** Set only when talking to emulators (the local stack, tests). */
   s3Endpoint: string | undefined;
   dynamodbEndpoint: string | undefined;
+}
+
+export interface SearchConfig {
+  resourceArn: string;
+  secretArn: string;
+  database: string;
+  /** The local Data API stand-in (local/data-api.ts); unset in AWS. */
+  endpoint: string | undefined;
+}
+
+const ARN = /^arn:[\w-]+:[\w-]+:[\w-]*:\d*:\S+$/;
+
+function searchConfig(env: Env): SearchConfig | undefined {
+  const resourceArn = env[ENV.SEARCH_CLUSTER_ARN]?.trim();
+  const secretArn = env[ENV.SEARCH_SECRET_ARN]?.trim();
+  if (!resourceArn && !secretArn) return undefined;
+  if (!resourceArn || !secretArn) throw new ConfigError(`${ENV.SEARCH_CLUSTER_ARN} and ${ENV.SEARCH_SECRET_ARN} are set together (or neither, for no search)`);
+  for (const [name, v] of [[ENV.SEARCH_CLUSTER_ARN, resourceArn], [ENV.SEARCH_SECRET_ARN, secretArn]] as const) {
+    if (!ARN.test(v)) throw new ConfigError(`${name} must be an ARN, got "${v}"`);
+  }
+  return {
+    resourceArn,
+    secretArn,
+    database: str(env, ENV.SEARCH_DATABASE, DEFAULTS.searchDatabase),
+    endpoint: env[ENV.RDS_DATA_ENDPOINT]?.trim() ? url(env, ENV.RDS_DATA_ENDPOINT) : undefined,
+  };
 }
 
 function str(env: Env, name: string, fallback?: string): string {
@@ -163,6 +191,7 @@ export function loadConfig(env: Env = process.env): Config {
     // 0 (tests, `MEDIA_GC_GRACE_SECONDS=0 npm run gc`) is allowed; in AWS infra/settings.ts
     // refuses less than the ingest timeout (see docs/reliability.md, "Nothing left behind").
     mediaGcGraceSeconds: int(env, ENV.MEDIA_GC_GRACE_SECONDS, DEFAULT_MEDIA_GC_GRACE_SECONDS, 0, 3650 * 86_400),
+    search: searchConfig(env),
     s3Endpoint,
     dynamodbEndpoint,
   };

@@ -28,9 +28,14 @@ export const ENV = {
   ARTICLE_URL_TEMPLATE: 'ARTICLE_URL_TEMPLATE',
   /** Seconds an unreferenced image or orphaned body is kept before the media sweeper removes it. */
   MEDIA_GC_GRACE_SECONDS: 'MEDIA_GC_GRACE_SECONDS',
+  /** The search cluster (Aurora PostgreSQL, Data API): search is off when unset. */
+  SEARCH_CLUSTER_ARN: 'SEARCH_CLUSTER_ARN',
+  SEARCH_SECRET_ARN: 'SEARCH_SECRET_ARN',
+  SEARCH_DATABASE: 'SEARCH_DATABASE',
   /** Endpoint overrides: set only by the local stack (and tests). */
   S3_ENDPOINT: 'S3_ENDPOINT',
   DYNAMODB_ENDPOINT: 'DYNAMODB_ENDPOINT',
+  RDS_DATA_ENDPOINT: 'RDS_DATA_ENDPOINT',
   /** Local stack only. */
   S3_PORT: 'S3_PORT',
   DYNAMODB_PORT: 'DYNAMODB_PORT',
@@ -38,6 +43,8 @@ export const ENV = {
   LOCAL_DATA_DIR: 'LOCAL_DATA_DIR',
   DEMO_ORIGIN_PORT: 'DEMO_ORIGIN_PORT',
   SQS_PORT: 'SQS_PORT',
+  /** The local Data API stand-in over PGlite (local/data-api.ts). */
+  RDS_DATA_PORT: 'RDS_DATA_PORT',
   /** The operator's tools (scripts/): where reprocess sends and dlq reads, in the cloud. */
   INGEST_QUEUE_URL: 'INGEST_QUEUE_URL',
   DEAD_LETTER_QUEUE_URL: 'DEAD_LETTER_QUEUE_URL',
@@ -58,6 +65,8 @@ export const DEFAULTS = {
   localRegion: 'us-east-1',
   /** The local SQS-compatible endpoint (local/sqs-server.ts). */
   sqsPort: 4571,
+  rdsDataPort: 4572,
+  searchDatabase: 'articles',
   ingestQueueName: 'articles-ingest',
   deadLetterQueueName: 'articles-ingest-dlq',
   /** The account id in the local stack's queue URLs and ARNs. */

@@ -394,3 +394,37 @@ export interface MediaGcStore {
   /** Deletes the URL items (those still pointing at `hash`), then the condemned record. */
   forget(hash: string, transformKey: string, condemnedAt: number, urls: string[]): Promise<void>;
 }
+
+// ---------------------------------------------------------------------------------
+// SQL (the search index: PGlite locally and in tests, Aurora through the Data API in AWS)
+// ---------------------------------------------------------------------------------
+
+export type SqlValue = string | number | boolean | null;
+
+/**
+ * One statement at a time, named parameters written `:name` (the Data API's syntax; the
+ * PGlite adapter rewrites them to `$n`). Rows come back as plain objects of text, numbers
+ * and booleans: queries cast anything else (timestamps, jsonb) to text, so both adapters
+ * return the same values.
+ */
+export interface SqlDriver {
+  query<T = Record<string, unknown>>(sql: string, params?: Record<string, SqlValue>): Promise<{ rows: T[]; rowCount: number }>;
+}
+
+/** One state change of an article, as the search index sees it. */
+export interface SearchChange {
+  id: string;
+  /** The event's normalized sequencer: an older one never replaces a newer row. */
+  sequencer: string;
+  /** The article as stored, or null when it was deleted. */
+  record: ArticleRecord | null;
+  /** The processed body (HTML), when the caller has it in hand. */
+  html?: string | null;
+}
+
+/** Keeps the search index in step with the article index (core/search/feed.ts). */
+export interface SearchFeed {
+  apply(change: SearchChange): Promise<void>;
+  /** Re-reads the stored article and applies it: for a retried event whose article write had already landed. */
+  refresh(id: string, sequencer: string): Promise<void>;
+}

@@ -16,6 +16,16 @@ export interface CustomDomain {
   certificateArn: string;
 }
 
+/** The search cluster (infra/constructs/search.ts). */
+export interface SearchSettings {
+  /** Aurora Serverless v2 capacity in ACUs: 0 lets it pause when idle. */
+  minCapacity: number;
+  maxCapacity: number;
+  /** Idle time before a cluster at minimum 0 pauses (AWS allows 5 minutes to 24 hours). */
+  autoPauseMinutes: number;
+  deletionProtection: boolean;
+}
+
 export interface PipelineSettings {
   /** Part of the stack name: `ArticlePipeline-<stage>`. */
   stage: string;
@@ -43,6 +53,8 @@ export interface PipelineSettings {
   mediaGcGraceSeconds: number;
   /** A node_modules folder holding sharp for linux-<cpu> (see infra/bundling.ts). */
   sharpModulesDir?: string;
+  /** Full-text search; undefined when context `search` is false. */
+  search?: SearchSettings;
 }
 
 export const DEFAULT_SETTINGS = {
@@ -57,6 +69,7 @@ export const DEFAULT_SETTINGS = {
   ingestMaxConcurrency: 20,
   apiThrottle: { rateLimit: 50, burstLimit: 100 },
   logRetentionDays: 30,
+  search: { minCapacity: 0, maxCapacity: 4, autoPauseMinutes: 10, deletionProtection: false },
 } as const satisfies Partial<PipelineSettings>;
 
 /** Context keys for the ingest function's tuning, and the env var each one sets. */
@@ -244,6 +257,32 @@ export function readSettings(node: Pick<Node, 'tryGetContext'> & Partial<Pick<No
     throw new SettingsError(`context alarmEmail is not an e-mail address: "${alarmEmail}"`);
   }
 
+  const searchOn = (text(ctx, 'search') ?? 'true').toLowerCase();
+  if (searchOn !== 'true' && searchOn !== 'false') throw new SettingsError(`context search must be true or false, got "${searchOn}"`);
+  let search: SearchSettings | undefined;
+  if (searchOn === 'true') {
+    const d = DEFAULT_SETTINGS.search;
+    const capacity = (key: string, fallback: number) => {
+      const raw = text(ctx, key);
+      if (raw === undefined) return fallback;
+      const n = Number(raw);
+      // Serverless v2 capacity: 0 to 256 ACUs in steps of 0.5.
+      if (!/^\d+(\.[05])?$/.test(raw) || n > 256) throw new SettingsError(`context ${key} must be 0 to 256 ACUs in steps of 0.5, got "${raw}"`);
+      return n;
+    };
+    const minCapacity = capacity('searchMinAcu', d.minCapacity);
+    const maxCapacity = capacity('searchMaxAcu', d.maxCapacity);
+    if (maxCapacity < Math.max(minCapacity, 1)) throw new SettingsError(`context searchMaxAcu must be at least 1 and at least searchMinAcu, got ${maxCapacity}`);
+    const protect = (text(ctx, 'searchDeletionProtection') ?? String(d.deletionProtection)).toLowerCase();
+    if (protect !== 'true' && protect !== 'false') throw new SettingsError(`context searchDeletionProtection must be true or false, got "${protect}"`);
+    search = {
+      minCapacity,
+      maxCapacity,
+      autoPauseMinutes: whole(ctx, 'searchAutoPauseMinutes', d.autoPauseMinutes, 5, 1440),
+      deletionProtection: protect === 'true',
+    };
+  }
+
   const rateLimit = whole(ctx, 'apiThrottleRate', DEFAULT_SETTINGS.apiThrottle.rateLimit, 1, 10_000);
   const burstLimit = whole(ctx, 'apiThrottleBurst', DEFAULT_SETTINGS.apiThrottle.burstLimit, 1, 5_000);
 
@@ -282,5 +321,6 @@ export function readSettings(node: Pick<Node, 'tryGetContext'> & Partial<Pick<No
     alarmEmail,
     logRetentionDays,
     sharpModulesDir: text(ctx, 'sharpModulesDir'),
+    search,
   };
 }

@@ -12,6 +12,7 @@ import { MediaCdn } from './constructs/media-cdn';
 import { MediaGc } from './constructs/media-gc';
 import { Monitoring } from './constructs/monitoring';
 import { QueryApi } from './constructs/query-api';
+import { Search } from './constructs/search';
 import { Storage } from './constructs/storage';
 import { readSettings, type PipelineSettings } from './settings';
 
@@ -26,6 +27,7 @@ export class ArticlePipelineStack extends Stack {
   readonly queryApi: QueryApi;
   readonly mediaGc: MediaGc;
   readonly monitoring: Monitoring;
+  readonly search?: Search;
 
   constructor(scope: Construct, id: string, props: ArticlePipelineStackProps) {
     super(scope, id, { description: 'article-pipeline: articles from S3 to a query API and an image CDN', ...props });
@@ -78,6 +80,11 @@ export class ArticlePipelineStack extends Stack {
       architecture,
       logRetentionDays: s.logRetentionDays,
     });
+    if (s.search) {
+      this.search = new Search(this, 'Search', { settings: s.search, architecture, logRetentionDays: s.logRetentionDays });
+      this.search.connect(this.ingest.handler);
+      this.search.connect(this.queryApi.handler);
+    }
     this.monitoring = new Monitoring(this, 'Monitoring', {
       ingestQueue: this.ingest.queue,
       deadLetterQueue: this.ingest.deadLetterQueue,
@@ -95,6 +102,10 @@ export class ArticlePipelineStack extends Stack {
     new CfnOutput(this, 'TableName', { value: this.storage.table.tableName });
     new CfnOutput(this, 'MediaBucketName', { value: this.storage.mediaBucket.bucketName });
     new CfnOutput(this, 'MediaGcFunctionName', { value: this.mediaGc.handler.function.functionName, description: 'Run the media sweeper now: aws lambda invoke --function-name <this> out.json' });
+    if (this.search) {
+      new CfnOutput(this, 'SearchClusterArn', { value: this.search.cluster.clusterArn, description: 'SEARCH_CLUSTER_ARN for npm run reindex' });
+      new CfnOutput(this, 'SearchSecretArn', { value: this.search.cluster.secret!.secretArn, description: 'SEARCH_SECRET_ARN for npm run reindex' });
+    }
     if (this.queryApi.domainName) {
       new CfnOutput(this, 'ApiDomainTarget', {
         value: this.queryApi.domainName.regionalDomainName,
@@ -113,7 +124,7 @@ export class ArticlePipelineStack extends Stack {
 
   /** Findings on this project's own functions and on resources CDK generates for us. */
   private acknowledgeFindings(): void {
-    for (const fn of [this.ingest.handler, this.queryApi.handler, this.mediaGc.handler]) {
+    for (const fn of [this.ingest.handler, this.queryApi.handler, this.mediaGc.handler, ...(this.search ? [this.search.migrations] : [])]) {
       NagSuppressions.addResourceSuppressions(fn, [
         {
           id: 'AwsSolutions-IAM5',

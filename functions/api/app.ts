@@ -19,7 +19,16 @@ import type { Article, ArticleSummary } from '../core/types';
 import type { ArticleReader, CountedFacet, LinkEntry, Logger } from '../ports';
 import type { CursorCodec } from './cursor';
 import { openApiDocument } from './openapi';
-import { AdminListQuerySchema, FeedQuerySchema, ListQuerySchema, SitemapQuerySchema, responseSchemas } from './schemas';
+import type { SearchPage, SearchQuery } from '../core/search/index';
+import { AdminListQuerySchema, FeedQuerySchema, ListQuerySchema, SearchQuerySchema, SitemapQuerySchema, responseSchemas } from './schemas';
+
+/** How deep search pages go (every page ranks all matches up to its end). */
+export const SEARCH_MAX_DEPTH = 10_000;
+
+/** What GET /search needs: core/search/index.ts SearchIndex, over the Data API in AWS. */
+export interface SearchReader {
+  search(query: SearchQuery): Promise<SearchPage>;
+}
 
 export interface ApiDeps {
   reader: ArticleReader;
@@ -33,6 +42,8 @@ export interface ApiDeps {
   articleUrlTemplate?: ArticleUrlTemplate | null;
   /** DEFAULT_TIMEZONE: the zone of the {yyyy}/{mm}/{dd} of article links. */
   timeZone?: string;
+  /** Full-text search; GET /search answers 404 `not_found` without it (search not deployed). */
+  search?: SearchReader;
 }
 
 /** Processed bodies read from the media bucket at once for one feed. */
@@ -232,6 +243,20 @@ export function createApiHandler(deps: ApiDeps) {
       : json(200, project(AdminArticleListSchema, body), CACHE.operator);
   }
 
+  async function searchArticles(params: Record<string, string>): Promise<Result> {
+    if (!deps.search) throw new ApiError(404, 'not_found', 'search is not enabled on this deployment');
+    const q = SearchQuerySchema.parse(params);
+    const facetName = (['category', 'tag', 'author'] as const).find((f) => q[f] !== undefined);
+    const facet = facetName ? { name: facetName, value: q[facetName]! } : undefined;
+    const fingerprint = JSON.stringify(['search', q.q.normalize('NFC'), facet?.name ?? null, facet ? facet.value.normalize('NFC').toLowerCase() : null, q.from ?? null, q.to ?? null]);
+    const position = q.cursor ? deps.cursors.decode(q.cursor, fingerprint) : { o: '0' };
+    const offset = /^\d{1,6}$/.test(position.o ?? '') ? Number(position.o) : NaN;
+    if (!Number.isSafeInteger(offset)) throw new ApiError(400, 'invalid_cursor', 'cursor is not one this route issued: start again without a cursor');
+    const page = await deps.search.search({ q: q.q, facet, from: q.from, to: q.to, limit: q.limit, offset });
+    const nextCursor = page.more && offset + page.items.length < SEARCH_MAX_DEPTH ? deps.cursors.encode({ o: String(offset + page.items.length) }, fingerprint) : null;
+    return json(200, project(responseSchemas().SearchResultsSchema, { items: page.items, nextCursor }), CACHE.list);
+  }
+
   async function getArticle(rawId: string, audience: Audience): Promise<Result> {
     const id = decodeSegment(rawId);
     const notFound = new ApiError(404, 'not_found', `no article with id ${id}`);
@@ -271,6 +296,7 @@ export function createApiHandler(deps: ApiDeps) {
     if (p === '/health') return json(200, project(responseSchemas().HealthSchema, { status: 'ok' }), CACHE.none);
     if (p === '/openapi.json') return json(200, openApiDocument(), CACHE.openapi);
     if (p === '/articles') return listArticles(params, 'public');
+    if (p === '/search') return searchArticles(params);
     const m = /^\/articles\/([^/]+)$/.exec(p);
     if (m) return getArticle(m[1]!, 'public');
     const facet = COUNT_ROUTES[p];

@@ -10,7 +10,7 @@ import { DynamoArticleIndex } from '../adapters/dynamo-index';
 import { createPowertoolsLogger } from '../adapters/powertools';
 import type { ObjectStore } from '../ports';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { createApiHandler } from './app';
+import { createApiHandler, type SearchReader } from './app';
 import { createCursorCodec } from './cursor';
 
 const config = loadConfig();
@@ -23,6 +23,16 @@ const bodyStore = (): Promise<ObjectStore> =>
     ([clients, store]) => new store.S3ObjectStore(clients.createS3Client(config)),
   ));
 const textDecoder = new TextDecoder();
+// Search (Aurora through the Data API), likewise loaded on the first GET /search.
+const searchConfig = config.search;
+let searchIndex: Promise<SearchReader> | undefined;
+const search: SearchReader | undefined = searchConfig && {
+  search: async (query) =>
+    (await (searchIndex ??= Promise.all([import('../adapters/data-api-driver'), import('../core/search/index')]).then(
+      // A reader is waiting: give an auto-paused cluster less time to resume than ingest does.
+      ([driver, index]) => new index.SearchIndex(driver.createDataApiDriver({ ...searchConfig, resumeWaitMs: 20_000 })),
+    ))).search(query),
+};
 
 const log = createPowertoolsLogger({ serviceName: 'api' });
 
@@ -37,6 +47,7 @@ const app = createApiHandler({
   log,
   articleUrlTemplate: config.articleUrlTemplate,
   timeZone: config.defaultTimezone,
+  search,
 });
 
 export async function handler(event: APIGatewayProxyEventV2, context?: Context): ReturnType<typeof app> {

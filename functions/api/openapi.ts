@@ -6,7 +6,7 @@
 // A namespace import lets esbuild drop what is unused (`{ z }` keeps all of zod, locales included: ~450 kB).
 import * as z from 'zod';
 import { FEED_SIZE, SITEMAP_MAX_BYTES, SITEMAP_MAX_URLS } from '../core/limits';
-import { AdminListQuerySchema, FeedQuerySchema, ListQuerySchema, SitemapQuerySchema, responseSchemas } from './schemas';
+import { AdminListQuerySchema, FeedQuerySchema, ListQuerySchema, SearchQuerySchema, SitemapQuerySchema, responseSchemas } from './schemas';
 
 const PARAM_DOCS: Record<string, string> = {
   limit: 'Items per page, 1 to 100 (default 20).',
@@ -18,6 +18,7 @@ const PARAM_DOCS: Record<string, string> = {
   from: 'Earliest date, inclusive: 2022-03-02 or an ISO date-time.',
   to: 'Latest date, inclusive: 2022-03-02 (the whole day) or an ISO date-time.',
   page: 'A page of the sitemap index, from 1; without it, the index.',
+  q: 'What to search for, 1 to 200 characters. Chinese, Japanese and Korean match as substrings (every run of CJK characters is a phrase); other words match whole, case and accents ignored. All terms must match.',
 };
 const STATUS_DOCS = {
   public: 'Optional, and only `published`: public routes serve published articles only.',
@@ -130,6 +131,22 @@ export function openApiDocument(): Record<string, unknown> {
           },
         },
       },
+      '/search': {
+        get: {
+          tags: ['public'],
+          summary: 'Full-text search of published articles, best match first',
+          description:
+            'Ranked by relevance (a title match first), then newest first. Filters as for /articles (at most one of category, tag, author; from/to). Pages by opaque cursor, up to 10,000 results deep.',
+          parameters: parameters(SearchQuerySchema, 'public').map((p) => (p.name === 'q' ? { ...p, required: true } : p)),
+          responses: {
+            '200': json('SearchResults', 'A page of matching article summaries, each with its score and snippet.'),
+            '400': errors['400'],
+            '404': json('Error', 'Search is not enabled on this deployment.'),
+            '405': errors['405'],
+            '500': errors['500'],
+          },
+        },
+      },
       '/categories': countRoute('Categories'),
       '/tags': countRoute('Tags'),
       '/authors': countRoute('Authors'),
@@ -184,6 +201,7 @@ export function openApiDocument(): Record<string, unknown> {
         AdminArticle: schema(r.AdminArticleSchema),
         AdminArticleList: schema(r.AdminArticleListSchema),
         CountList: schema(r.CountListSchema),
+        SearchResults: schema(r.SearchResultsSchema),
         Error: schema(r.ErrorSchema),
       },
     },

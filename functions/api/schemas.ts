@@ -97,6 +97,31 @@ export const SitemapQuerySchema = z.strictObject({
     .optional(),
 });
 
+/** The longest search query, in characters. */
+export const SEARCH_QUERY_MAX = 200;
+
+export const SearchQuerySchema = z
+  .strictObject({
+    q: z
+      .string()
+      .transform((s) => s.trim())
+      .pipe(z.string().min(1, 'must not be empty: say what to search for').max(SEARCH_QUERY_MAX, `must be at most ${SEARCH_QUERY_MAX} characters`)),
+    limit: ListQuerySchema.shape.limit,
+    cursor: ListQuerySchema.shape.cursor,
+    category: facetValue.optional(),
+    tag: facetValue.optional(),
+    author: facetValue.optional(),
+    from: isoBound(false).optional(),
+    to: isoBound(true).optional(),
+  })
+  .superRefine((q, ctx) => {
+    const facets = (['category', 'tag', 'author'] as const).filter((f) => q[f] !== undefined);
+    if (facets.length > 1) {
+      ctx.addIssue({ code: 'custom', path: [facets[1]!], message: `filter by one of category, tag or author at a time (got ${facets.join(' and ')})` });
+    }
+    if (q.from && q.to && q.from > q.to) ctx.addIssue({ code: 'custom', path: ['from'], message: 'from must not be after to' });
+  });
+
 let responses: ReturnType<typeof buildResponseSchemas> | undefined;
 
 /**
@@ -204,6 +229,16 @@ function buildResponseSchemas() {
 
   const HealthSchema = z.object({ status: z.literal('ok') });
 
+  const SearchResultsSchema = z.object({
+    items: z.array(
+      ArticleSummarySchema.extend({
+        score: z.number().describe('Relevance: 1 and above when the title matches the whole query, then cover density; higher first.'),
+        snippet: z.string().describe('Up to 200 characters of the text around the first match, HTML-escaped, matches in <mark>.'),
+      }),
+    ),
+    nextCursor: z.string().nullable(),
+  });
+
   return {
     ErrorSchema,
     ImageSchema,
@@ -215,5 +250,6 @@ function buildResponseSchemas() {
     AdminArticleListSchema,
     CountListSchema,
     HealthSchema,
+    SearchResultsSchema,
   };
 }

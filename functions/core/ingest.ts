@@ -10,7 +10,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { BODY_PREFIX, isArticleKey } from '../definitions';
-import type { ArticleRecord, ArticleWriter, IndexState, IngestObjectStore, Logger, Metrics, StoredObject, Transition } from '../ports';
+import type { ArticleRecord, ArticleWriter, IndexState, IngestObjectStore, Logger, Metrics, SearchFeed, StoredObject, Transition } from '../ports';
 import { ObjectTooLargeError } from '../ports';
 import { buildArticle, failedRecord, type ArticleBuildOptions, type ImageStep } from './article';
 import { boundRecord } from './bounds';
@@ -41,6 +41,13 @@ export interface IngestDeps {
   log: Logger;
   /** Articles processed/failed, images re-hosted/failed (optional: tests run without). */
   metrics?: Metrics;
+  /**
+   * The search index, brought in step right after each article write (docs/search.md). A
+   * failure fails the event, so the queue retries it; the retry finds the article already
+   * written ('duplicate') and refreshes the search row from it. Rows carry the sequencer:
+   * every write is idempotent and an older one never wins.
+   */
+  search?: SearchFeed;
   now?: () => Date;
 }
 
@@ -157,8 +164,13 @@ async function remove(deps: IngestDeps, settings: IngestSettings, work: EventWor
     const order = state ? compareSequencers(state.sequencer, ev.sequencer) : -1;
     if (order > 0) return 'stale';
     // Applied already (a redelivery, or this attempt's own write whose answer was lost).
-    if (order === 0) return state!.deleted ? 'deleted' : 'duplicate';
+    if (order === 0) {
+      // A redelivery, or the retry of an event whose search write failed after the article's.
+      await deps.search?.refresh(id, ev.sequencer);
+      return state!.deleted ? 'deleted' : 'duplicate';
+    }
     const t = await deps.index.remove(id, ev.key, ev.sequencer, state);
+    await deps.search?.apply({ id, sequencer: ev.sequencer, record: null });
     work.state = null;
     await release(deps, settings, id, t);
     return 'deleted';
@@ -186,6 +198,8 @@ async function upsert(deps: IngestDeps, settings: IngestSettings, work: EventWor
       if (order === 0 && !force) {
         // This event's own transition, answered too late (the SDK retried it), or a redelivery.
         const mine = work.prepared && state.bodyKey === work.prepared.record.bodyKey && state.contentHash === work.prepared.record.contentHash;
+        // A redelivery, or the retry of an event whose search write failed after the article's.
+        await deps.search?.refresh(id, state.sequencer);
         return mine ? work.prepared!.record.status : 'duplicate';
       }
     }
@@ -211,6 +225,7 @@ async function upsert(deps: IngestDeps, settings: IngestSettings, work: EventWor
     await release(deps, settings, id, t);
     // The record saved may be the failed one saveBounded put in its place.
     const saved = work.prepared!;
+    await deps.search?.apply({ id, sequencer, record: saved.record, html: saved.built?.html ?? null });
     report(deps, ev, saved, { read: work.readMs ?? 0, ...saved.built?.timings, save }, force);
     return saved.record.status;
   });

@@ -15,6 +15,9 @@ import type { Context } from 'aws-lambda';
 import type { ImageStep } from '../core/article';
 import { errorMessage } from '../core/errors';
 import { rehostImages } from '../core/images/rehost';
+import { createDataApiDriver } from '../adapters/data-api-driver';
+import { createSearchFeed } from '../core/search/feed';
+import { SearchIndex } from '../core/search/index';
 import { createIngestHandler, type BatchResult } from './batch';
 
 const config = loadConfig();
@@ -49,8 +52,21 @@ const images: ImageStep = (input) =>
     image: config.image,
   });
 
+const textDecoder = new TextDecoder();
+const search =
+  config.search &&
+  createSearchFeed({
+    index: new SearchIndex(createDataApiDriver({ ...config.search, resumeWaitMs: 60_000 })),
+    reader: index,
+    readBody: async (key) => {
+      const obj = await objects.get(config.mediaBucket, key);
+      return obj ? textDecoder.decode(obj.body) : null;
+    },
+    log,
+  });
+
 const run = createIngestHandler(
-  { objects, index, images, log, metrics },
+  { objects, index, images, log, metrics, search },
   {
     incomingBucket: config.incomingBucket,
     mediaBucket: config.mediaBucket,

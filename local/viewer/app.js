@@ -259,6 +259,49 @@ async function problemsView(isCurrent) {
   say(`${failedCount} failed, ${warnedCount} with warnings.`);
 }
 
+/** The snippet is escaped HTML with <mark>: rebuilt as text and mark elements only. */
+function snippetNode(snippet) {
+  const parsed = new DOMParser().parseFromString(`<p>${snippet}</p>`, 'text/html').body.firstChild;
+  const p = h('p', { class: 'snippet' });
+  for (const node of parsed?.childNodes ?? []) p.append(node.nodeName === 'MARK' ? h('mark', {}, node.textContent) : document.createTextNode(node.textContent ?? ''));
+  return p;
+}
+
+async function searchView(params, isCurrent) {
+  const q = params.get('q') ?? '';
+  document.getElementById('search-q').value = q;
+  say('Searching…', true);
+  const page = await api(`/search?${query({ q, limit: PAGE_SIZE })}`);
+  if (!isCurrent()) return;
+  const list = h('ol', { class: 'cards' });
+  let cursor = null;
+  const more = moreButton('More results', async () => {
+    add(await api(`/search?${query({ q, limit: PAGE_SIZE, cursor })}`));
+    return shown();
+  });
+  const add = (p) => {
+    list.append(...p.items.map((a) => {
+      const li = card(a);
+      li.querySelector('.card-body')?.append(snippetNode(a.snippet));
+      return li;
+    }));
+    cursor = p.nextCursor;
+    more.hidden = !cursor;
+  };
+  const shown = () => `${list.children.length} result${list.children.length === 1 ? '' : 's'} for “${q}”${cursor ? ', more available' : ''}.`;
+  add(page);
+  listHash = location.hash;
+  document.title = `Search: ${q} · article-pipeline`;
+  main.replaceChildren(h('h1', { tabindex: -1 }, `Search: ${q}`), list.children.length ? list : h('p', { class: 'empty' }, 'No published article matches.'), more);
+  say(shown());
+}
+
+document.getElementById('search-form')?.addEventListener('submit', (e) => {
+  e.preventDefault();
+  const q = document.getElementById('search-q').value.trim();
+  if (q) location.hash = `#/search?${new URLSearchParams({ q })}`;
+});
+
 function setNav(view) {
   for (const link of document.querySelectorAll('nav a[data-view]')) {
     if (link.dataset.view === view) link.setAttribute('aria-current', 'page');
@@ -276,6 +319,7 @@ async function render(moveFocus) {
   try {
     if (article) await articleView(article[2], isCurrent, Boolean(article[1]));
     else if (path === '/problems') await problemsView(isCurrent);
+    else if (path === '/search') await searchView(new URLSearchParams(search), isCurrent);
     else if (path === '/') await listView(new URLSearchParams(search), isCurrent);
     else {
       main.replaceChildren(h('h1', { tabindex: -1 }, 'Not found'), h('p', {}, h('a', { href: '#/' }, 'Back to the articles')));

@@ -29,6 +29,8 @@ export interface StackInfo
   originUrl: string;
   originDir: string;
   controlUrl: string;
+  /** The Data API stand-in over the stack's PGlite search database. */
+  searchEndpoint: string;
   /** A free port for the demo's image origin (scripts/demo-lib.ts), allowed like the test origin. */
   demoOriginPort: number;
 }
@@ -52,6 +54,7 @@ export default async function setup(project: TestProject) {
     dynamodbPort: 0,
     apiPort: 0,
     sqsPort: 0,
+    rdsDataPort: 0,
     // Failing messages reach the dead-letter queue in well under a second.
     queue: { retryDelayMs: 25 },
     dataDir,
@@ -82,6 +85,7 @@ export default async function setup(project: TestProject) {
     originUrl: origin.url,
     originDir: origin.dir,
     controlUrl: control,
+    searchEndpoint: stack.search!.endpoint,
     demoOriginPort,
     sqsEndpoint: stack.sqsEndpoint,
     ingestQueueUrl: stack.ingestQueueUrl,
