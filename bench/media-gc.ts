@@ -31,7 +31,7 @@ async function pool<T>(items: T[], n: number, fn: (t: T) => Promise<unknown>): P
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), 'bench-gc-'));
-const stack = await startLocalStack({ s3Port: 0, dynamodbPort: 0, apiPort: 0, sqsPort: 0, dataDir });
+const stack = await startLocalStack({ s3Port: 0, dynamodbPort: 0, apiPort: 0, sqsPort: 0, rdsDataPort: 0, dataDir });
 try {
   const db = createDocumentClient({ dynamodbEndpoint: stack.dynamodbEndpoint });
   const index = new DynamoArticleIndex(db, stack.tableName);

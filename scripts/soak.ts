@@ -378,6 +378,7 @@ async function withStack<T>(opts: { faults?: { rate: number; seed: number }; kee
   const origin = await startImageOrigin();
   const stack = await startLocalStack({
     s3Port: 0,
+    rdsDataPort: 0,
     dynamodbPort: 0,
     apiPort: 0,
     sqsPort: 0,

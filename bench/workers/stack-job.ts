@@ -121,6 +121,7 @@ async function start(): Promise<{ apiUrl: string }> {
   dataDir = mkdtempSync(join(tmpdir(), 'article-pipeline-bench-'));
   stack = await startLocalStack({
     s3Port: 0,
+    rdsDataPort: 0,
     dynamodbPort: 0,
     apiPort: 0,
     sqsPort: 0,

@@ -104,6 +104,7 @@ describe('documented commands', () => {
     writeFileSync(join(work, 'cover.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0xd9]));
     stack = await startLocalStack({
       s3Port: 0,
+      rdsDataPort: 0,
       dynamodbPort: 0,
       apiPort: 0,
       sqsPort: 0,

@@ -35,6 +35,7 @@ beforeAll(async () => {
   origin = await startOrigin();
   stack = await startLocalStack({
     s3Port: 0,
+    rdsDataPort: 0,
     dynamodbPort: 0,
     apiPort: 0,
     sqsPort: 0,
