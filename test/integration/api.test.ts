@@ -7,6 +7,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { articleId } from '../../functions/core/ingest';
 import { signedHeaders } from '../../local/sigv4';
 import { adminApi as rawAdminApi, api as rawApi, findBySourceKey, openApiChecker, remove, settle, stack, upload, uniq } from './helpers';
 
@@ -87,7 +88,7 @@ describe('routes', () => {
       { encoding: 'utf8', timeout: 30_000 },
     );
     expect(curl.status, curl.stderr).toBe(0);
-    expect(JSON.parse(curl.stdout).items.map((i: { sourceKey: string }) => i.sourceKey)).toEqual([key]);
+    expect(JSON.parse(curl.stdout).items.map((i: { id: string }) => i.id)).toEqual([articleId(key)]);
     await remove(key);
   });
 
