@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/definitions';
+import { articleId } from '../../functions/core/ingest';
 import { freePort } from '../../local/stack';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'dev-restart-'));
@@ -65,8 +66,8 @@ describe('npm run dev', () => {
     await s3.send(new PutObjectCommand({ Bucket: 'articles-incoming', Key: 'keep/me.md', Body: '---\ntitle: Kept\n---\nStill here.\n' }));
     const find = async () => {
       const res = await fetch(`http://127.0.0.1:${ports.api}/articles?limit=100`);
-      const body = (await res.json()) as { items: { sourceKey: string; title: string }[] };
-      return body.items.find((a) => a.sourceKey === 'keep/me.md');
+      const body = (await res.json()) as { items: { id: string; title: string }[] };
+      return body.items.find((a) => a.id === articleId('keep/me.md'));
     };
     const deadline = Date.now() + 30_000;
     while (!(await find()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
