@@ -19,7 +19,7 @@ import { articleId, bodyKeyFor } from '../../functions/core/ingest';
 import { MEDIA_GC_MAX_SECONDS } from '../../functions/definitions';
 import type { ImageRecord } from '../../functions/ports';
 import { signedFetch } from '../../local/sigv4';
-import { startLocalStack, type LocalStack } from '../../local/stack';
+import { FREE_PORTS, startLocalStack, type LocalStack } from '../../local/stack';
 import { s3Client } from '../../scripts/lib';
 import { main as gcCli } from '../../scripts/gc';
 import { ToolError } from '../../scripts/lib';
@@ -35,11 +35,7 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'media-gc-it-'));
   origin = await startOrigin();
   stack = await startLocalStack({
-    s3Port: 0,
-    rdsDataPort: 0,
-    dynamodbPort: 0,
-    apiPort: 0,
-    sqsPort: 0,
+    ...FREE_PORTS,
     queue: { retryDelayMs: 25 },
     dataDir,
     env: {
