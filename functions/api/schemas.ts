@@ -40,7 +40,7 @@ export const ListQuerySchema = z
     slug: facetValue.optional(),
     from: isoBound(false).optional(),
     to: isoBound(true).optional(),
-    status: z.enum(['published', 'draft', 'failed']).default('published'),
+    status: z.enum(['published', 'scheduled', 'draft', 'failed']).default('published'),
   })
   .superRefine((q, ctx) => {
     const facets = (['category', 'tag', 'author', 'slug'] as const).filter((f) => q[f] !== undefined);
@@ -100,7 +100,7 @@ function buildResponseSchemas() {
     readingMinutes: z.number().int(),
     imageCount: z.number().int(),
     sourceKey: z.string(),
-    status: z.enum(['published', 'draft', 'failed']),
+    status: z.enum(['published', 'scheduled', 'draft', 'failed']),
     warnings: z.array(WarningSchema),
     error: z.object({ code: z.string(), message: z.string() }).nullable(),
     processedAt: z.string(),

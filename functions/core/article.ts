@@ -160,6 +160,7 @@ export async function buildArticle(
       images: img.images,
       frontMatter: fm.data,
       sortDate: meta.date ?? meta.updated ?? opts.uploadedAt,
+      publishAt: meta.draft ? null : meta.publishAt,
     },
   };
 }

@@ -10,7 +10,19 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { BODY_PREFIX, isArticleKey } from '../definitions';
-import type { ArticleRecord, ArticleWriter, IndexState, IngestObjectStore, Logger, Metrics, StoredObject, Transition } from '../ports';
+import type {
+  ArticleRecord,
+  ArticleWriter,
+  EventPublisher,
+  IndexState,
+  IngestObjectStore,
+  Logger,
+  Metrics,
+  PublishEvent,
+  PublishScheduler,
+  StoredObject,
+  Transition,
+} from '../ports';
 import { ObjectTooLargeError } from '../ports';
 import { buildArticle, failedRecord, type ArticleBuildOptions, type ImageStep } from './article';
 import { ArticleError, LostRaceError, errorMessage } from './errors';
@@ -24,6 +36,7 @@ export const PIPELINE_VERSION = 1;
 
 export type IngestOutcome =
   | 'published'
+  | 'scheduled'
   | 'draft'
   | 'failed'
   | 'deleted'
@@ -41,6 +54,12 @@ export interface IngestDeps {
   /** Articles processed/failed, images re-hosted/failed (optional: tests run without). */
   metrics?: Metrics;
   now?: () => Date;
+  /** Re-runs scheduled articles at their time (optional: without it they wait for a reprocess). */
+  scheduler?: PublishScheduler;
+  /** Receives one event per state change (optional: without it events stay in the outbox). */
+  events?: EventPublisher;
+  /** The public URL of an article (ARTICLE_URL_TEMPLATE), or null when not known. */
+  articleUrl?: (record: { id: string; slug: string | null; date: string | null }) => string | null;
 }
 
 export interface IngestSettings extends Omit<ArticleBuildOptions, 'key' | 'uploadedAt'> {
@@ -141,6 +160,8 @@ async function decide(work: EventWork, deps: IngestDeps, round: (state: IndexSta
   for (let i = 0; i < MAX_ROUNDS; i++) {
     const state = await deps.index.getState(work.id);
     work.state = state;
+    // The outbox: a state change whose event was not delivered yet is delivered first.
+    if (state?.pendingEvent) await deliver(deps, work.id, state.rev, state.pendingEvent);
     try {
       return await round(state);
     } catch (err) {
@@ -157,8 +178,10 @@ async function remove(deps: IngestDeps, settings: IngestSettings, work: EventWor
     if (order > 0) return 'stale';
     // Applied already (a redelivery, or this attempt's own write whose answer was lost).
     if (order === 0) return state!.deleted ? 'deleted' : 'duplicate';
-    const t = await deps.index.remove(id, ev.key, ev.sequencer, state);
+    const event = publishEvent(deps, state, null, { id, sourceKey: ev.key, slug: state?.slug, title: state?.title });
+    const t = await deps.index.remove(id, ev.key, ev.sequencer, state, event);
     work.state = null;
+    if (event) await deliver(deps, id, t.rev, event);
     await release(deps, settings, id, t);
     return 'deleted';
   });
@@ -203,14 +226,64 @@ async function upsert(deps: IngestDeps, settings: IngestSettings, work: EventWor
     if (current && contentHash && state.contentHash === contentHash) return unchanged(deps, settings, work, sequencer, state, obj instanceof ObjectTooLargeError ? null : obj.etag);
 
     const prepared = (work.prepared ??= await prepare(deps, settings, work, obj, sequencer));
+    const { record } = prepared;
+    // Armed before the write: a timer for a write that then loses is a harmless reprocess,
+    // a write without its timer would stay scheduled for ever.
+    if (record.status === 'scheduled' && record.publishAt) await deps.scheduler?.schedule(ev.key, id, record.publishAt);
+    const event = publishEvent(deps, state, record, record);
     const saveStarted = performance.now();
-    const t = await deps.index.save(prepared.record, sequencer, state);
+    const t = await deps.index.save(record, sequencer, state, event);
     work.state = null;
     const save = Math.round(performance.now() - saveStarted);
+    if (event) await deliver(deps, id, t.rev, event);
     await release(deps, settings, id, t);
     report(deps, ev, prepared, { read: work.readMs ?? 0, ...prepared.built?.timings, save }, force);
     return prepared.record.status;
   });
+}
+
+/**
+ * The event of a state change from `read` to `next` (null: deleted), or null when readers
+ * would see nothing new (a reprocess with the same content, a draft saved again).
+ */
+function publishEvent(
+  deps: IngestDeps,
+  read: IndexState | null,
+  next: ArticleRecord | null,
+  about: { id: string; sourceKey: string; slug?: string | null; title?: string | null; date?: string | null },
+): PublishEvent | null {
+  if (!deps.events) return null;
+  const previousStatus = read && !read.deleted ? read.status : null;
+  const status = next?.status ?? null;
+  const sameContent = !!next && previousStatus === status && read?.contentHash === next.contentHash;
+  let type: PublishEvent['type'] | null;
+  if (status === null) type = previousStatus ? 'unpublished' : null;
+  else if (status === 'draft') type = previousStatus === 'published' || previousStatus === 'scheduled' ? 'unpublished' : null;
+  else if (sameContent) type = null;
+  else if (status === 'published') type = previousStatus === 'published' ? 'updated' : 'published';
+  else type = status;
+  if (!type) return null;
+  const rev = (read?.rev ?? 0) + 1;
+  const slug = about.slug ?? null;
+  return {
+    type,
+    idempotencyId: `${about.id}:${rev}`,
+    id: about.id,
+    slug,
+    status,
+    previousStatus,
+    sourceKey: about.sourceKey,
+    title: about.title ?? null,
+    url: next && deps.articleUrl ? deps.articleUrl({ id: about.id, slug, date: about.date ?? null }) : null,
+    time: (deps.now ?? (() => new Date()))().toISOString(),
+  };
+}
+
+/** Publishes a written state change's event, then empties the outbox (if the article is still at `rev`). */
+async function deliver(deps: IngestDeps, id: string, rev: number, event: PublishEvent): Promise<void> {
+  if (!deps.events) return;
+  await deps.events.publish(event);
+  await deps.index.clearEvent(id, rev);
 }
 
 async function unchanged(
@@ -261,6 +334,7 @@ async function prepare(
   }
   const contentHash = sha256Hex(obj.body);
   let record: ArticleRecord;
+  const due = (at: string | null | undefined) => !at || Date.parse(at) <= now.getTime();
   let html: string | null = null;
   let built: Built | null = null;
   try {
@@ -274,6 +348,9 @@ async function prepare(
       pipelineVersion: PIPELINE_VERSION,
       processedAt: now.toISOString(),
     };
+    // Published with a publish time still ahead: scheduled until then (the scheduler re-runs it).
+    if (record.status === 'published' && !due(record.publishAt)) record.status = 'scheduled';
+    else record.publishAt = null;
   } catch (err) {
     if (err instanceof ImageStepError) throw err.original;
     const error =
