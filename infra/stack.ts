@@ -10,6 +10,7 @@ import type { Construct, IConstruct } from 'constructs';
 import { Ingest } from './constructs/ingest';
 import { MediaCdn } from './constructs/media-cdn';
 import { Monitoring } from './constructs/monitoring';
+import { Publishing } from './constructs/publishing';
 import { QueryApi } from './constructs/query-api';
 import { Storage } from './constructs/storage';
 import { readSettings, type PipelineSettings } from './settings';
@@ -24,6 +25,7 @@ export class ArticlePipelineStack extends Stack {
   readonly ingest: Ingest;
   readonly queryApi: QueryApi;
   readonly monitoring: Monitoring;
+  readonly publishing: Publishing;
 
   constructor(scope: Construct, id: string, props: ArticlePipelineStackProps) {
     super(scope, id, { description: 'article-pipeline: articles from S3 to a query API and an image CDN', ...props });
@@ -54,6 +56,11 @@ export class ArticlePipelineStack extends Stack {
       logRetentionDays: s.logRetentionDays,
       sharpModulesDir: s.sharpModulesDir,
     });
+    this.publishing = new Publishing(this, 'Publishing', {
+      ingestQueue: this.ingest.queue,
+      ingestFunction: this.ingest.handler,
+      webhooks: s.webhooks,
+    });
     this.queryApi = new QueryApi(this, 'QueryApi', {
       table: this.storage.table,
       mediaBucket: this.storage.mediaBucket,
@@ -79,6 +86,7 @@ export class ArticlePipelineStack extends Stack {
     new CfnOutput(this, 'IngestQueueUrl', { value: this.ingest.queue.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.ingest.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueArn', { value: this.ingest.deadLetterQueue.queueArn, description: 'Source ARN for `aws sqs start-message-move-task`' });
+    new CfnOutput(this, 'EventBusName', { value: this.publishing.bus.eventBusName, description: 'Publish events (source article-pipeline)' });
     new CfnOutput(this, 'TableName', { value: this.storage.table.tableName });
     new CfnOutput(this, 'MediaBucketName', { value: this.storage.mediaBucket.bucketName });
     if (this.queryApi.domainName) {
