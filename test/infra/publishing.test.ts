@@ -41,7 +41,7 @@ describe('publishing infrastructure', () => {
     });
     const sends = policyStatements(template).filter((s) => JSON.stringify(template.toJSON().Resources[s.holder]?.Properties?.Roles ?? []).includes(roleId));
     expect(sends.length).toBeGreaterThan(0);
-    const actions = sends.flatMap((s) => asList(s.statement.Action));
+    const actions = sends.flatMap((s) => asList(s.statement.Action).map(String));
     expect(actions.some((a) => actionCovers(a, 'sqs:SendMessage'))).toBe(true);
     for (const s of sends) expect(JSON.stringify(s.statement.Resource)).toContain(id(stack.ingest.queue));
   });
@@ -49,7 +49,7 @@ describe('publishing infrastructure', () => {
   it('lets the ingest function create schedules in its group, pass the Scheduler role, and put events on the bus', () => {
     const ingestRole = id(stack.ingest.handler.role);
     const mine = policyStatements(template).filter((s) => JSON.stringify(template.toJSON().Resources[s.holder]?.Properties?.Roles ?? []).includes(ingestRole));
-    const find = (action: string) => mine.find((s) => asList(s.statement.Action).some((a) => actionCovers(a, action)));
+    const find = (action: string) => mine.find((s) => asList(s.statement.Action).some((a) => actionCovers(String(a), action)));
     expect(JSON.stringify(find('scheduler:CreateSchedule')?.statement.Resource)).toContain(id(stack.publishing.scheduleGroup as never));
     expect(JSON.stringify(find('iam:PassRole')?.statement.Resource)).toContain(id(stack.publishing.schedulerRole));
     expect(JSON.stringify(find('events:PutEvents')?.statement.Resource)).toContain(id(stack.publishing.bus));
