@@ -273,11 +273,16 @@ function publishEvent(
     status,
     previousStatus,
     sourceKey: about.sourceKey,
-    title: about.title ?? null,
+    // A copy for subscribers, bounded so the outbox adds at most a few KB to the article item
+    // (the article keeps its whole title).
+    title: about.title ? about.title.slice(0, EVENT_TITLE_MAX) : null,
     url: next && deps.articleUrl ? deps.articleUrl({ id: about.id, slug, date: about.date ?? null }) : null,
     time: (deps.now ?? (() => new Date()))().toISOString(),
   };
 }
+
+/** Longest title an event carries (the item's 400 KB and an EventBridge entry's 256 KB stay far off). */
+export const EVENT_TITLE_MAX = 1000;
 
 /** Publishes a written state change's event, then empties the outbox (if the article is still at `rev`). */
 async function deliver(deps: IngestDeps, id: string, rev: number, event: PublishEvent): Promise<void> {
