@@ -8,7 +8,7 @@
  *
  *   npm run bench                       everything (about 10 minutes on 2 cores)
  *   npm run bench -- --quick            fewer rounds, smaller list table: a smoke test
- *   npm run bench -- --only=images,list sections: bundle, images, memory, stack, list, settings
+ *   npm run bench -- --only=images,list sections: bundle, images, memory, stack, list, search, settings
  *
  * --quick and --only write bench/.work/results-partial.json instead of bench/results.json.
  */
@@ -21,6 +21,7 @@ import { bundleBenchmarks, coldStartMarkdown } from './bundle';
 import { imageBenchmarks } from './images';
 import { memoryBenchmark } from './memory';
 import { settingsBenchmark } from './settings';
+import { searchBenchmark } from './search';
 import { listBenchmark, stackBenchmarks } from './stack';
 
 // The SDK's "Node 22 required from 2027" notice, once per child, is noise here.
@@ -28,7 +29,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const WORK = join(ROOT, 'bench', '.work');
-const SECTIONS = ['bundle', 'images', 'memory', 'stack', 'list', 'settings'] as const;
+const SECTIONS = ['bundle', 'images', 'memory', 'stack', 'list', 'search', 'settings'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const args = process.argv.slice(2);
@@ -52,6 +53,9 @@ const TARGETS: { key: string; target: string; ok: (v: number) => boolean; unit: 
   { key: 'ingestColdInitMs', target: '', ok: () => true, unit: 'ms' },
   { key: 'listLatencyRatio20kTo1k', target: '<= 1.3', ok: (v) => v <= 1.3, unit: '×' },
   { key: 'peakRssMb40MP', target: '<= 600', ok: (v) => v <= 600, unit: 'MB' },
+  { key: 'searchLatencyRatio100kTo1k', target: '<= 3', ok: (v) => v <= 3, unit: '×' },
+  { key: 'searchWriteMsPerArticle', target: '(report)', ok: () => true, unit: 'ms' },
+  { key: 'searchBytesPerArticle', target: '(report)', ok: () => true, unit: 'B' },
 ];
 
 const started = Date.now();
@@ -140,6 +144,13 @@ async function main() {
     results.listLatencyRatio20kTo1k = list.listLatencyRatio20kTo1k;
     extra.list = list.extra.list;
   }
+  const search = await run('search', () => searchBenchmark({ small: 1000, large: quick ? 10_000 : 100_000, queries: quick ? 30 : 100 }, log));
+  if (search) {
+    results.searchLatencyRatio100kTo1k = search.searchLatencyRatio100kTo1k;
+    results.searchWriteMsPerArticle = search.searchWriteMsPerArticle;
+    results.searchBytesPerArticle = search.searchBytesPerArticle;
+    extra.search = search.extra;
+  }
   if (only.includes('settings') && !only.includes('images')) {
     // The settings table reads the corpus the image section writes.
     const { corpus } = await import('./lib/images');
@@ -155,7 +166,7 @@ async function main() {
 
   // The target keys in the order of the issue, then `extra`.
   const ordered: Record<string, unknown> = {};
-  for (const k of ['imagePipelineVsSharpCpu', 'vsEleventyImgWall', 'vsEleventyImgCpu', 'seedEndToEndMs', 'unchangedReuploadCpuRatio', 'bundleBytes', 'apiColdImportMs', 'ingestColdInitMs', 'listLatencyRatio20kTo1k', 'peakRssMb40MP']) {
+  for (const k of ['imagePipelineVsSharpCpu', 'vsEleventyImgWall', 'vsEleventyImgCpu', 'seedEndToEndMs', 'unchangedReuploadCpuRatio', 'bundleBytes', 'apiColdImportMs', 'ingestColdInitMs', 'listLatencyRatio20kTo1k', 'peakRssMb40MP', 'searchLatencyRatio100kTo1k', 'searchWriteMsPerArticle', 'searchBytesPerArticle']) {
     if (k in results) ordered[k] = results[k];
   }
   ordered.extra = extra;

@@ -6,10 +6,14 @@
  * zod") cost 15 ms more CPU per cold start, zod already loaded (2.5 → 17.5 ms median,
  * Node 22, a loaded machine), against the API's 60 ms cold-start budget.
  */
+import { parseArticleUrlTemplate, type ArticleUrlTemplate } from './core/article-url';
 import { ConfigError } from './core/errors';
 import { DEFAULTS, ENV } from './definitions';
 
 type Env = Record<string, string | undefined>;
+
+/** Seven days: longer than any page or CDN cache of a reader is expected to live. */
+export const DEFAULT_MEDIA_GC_GRACE_SECONDS = 7 * 86_400;
 
 export interface ImageConfig {
   widths: number[];
@@ -39,9 +43,46 @@ export interface Config {
   eventBusName: string | undefined;
   /** Local stack only: publish events are also POSTed here. */
   localWebhookUrl: string | undefined;
+  /** Front-matter keys public responses carry; every other key is operator data. */
+  publicFrontMatterKeys: string[];
+  /** ARTICLE_URL_TEMPLATE, parsed; null when not set (feeds then carry no links, the sitemap answers an error). */
+  articleUrlTemplate: ArticleUrlTemplate | null;
+  /**
+   * How long the media sweeper (functions/gc) keeps a re-hosted image no article references,
+   * and a body no article points to, before removing it: pages readers have cached keep working.
+   */
+  mediaGcGraceSeconds: number;
+  /** The search cluster through the Data API; undefined when search is not deployed. */
+  search: SearchConfig | undefined;
   /** Set only when talking to emulators (the local stack, tests). */
   s3Endpoint: string | undefined;
   dynamodbEndpoint: string | undefined;
+}
+
+export interface SearchConfig {
+  resourceArn: string;
+  secretArn: string;
+  database: string;
+  /** The local Data API stand-in (local/data-api.ts); unset in AWS. */
+  endpoint: string | undefined;
+}
+
+const ARN = /^arn:[\w-]+:[\w-]+:[\w-]*:\d*:\S+$/;
+
+function searchConfig(env: Env): SearchConfig | undefined {
+  const resourceArn = env[ENV.SEARCH_CLUSTER_ARN]?.trim();
+  const secretArn = env[ENV.SEARCH_SECRET_ARN]?.trim();
+  if (!resourceArn && !secretArn) return undefined;
+  if (!resourceArn || !secretArn) throw new ConfigError(`${ENV.SEARCH_CLUSTER_ARN} and ${ENV.SEARCH_SECRET_ARN} are set together (or neither, for no search)`);
+  for (const [name, v] of [[ENV.SEARCH_CLUSTER_ARN, resourceArn], [ENV.SEARCH_SECRET_ARN, secretArn]] as const) {
+    if (!ARN.test(v)) throw new ConfigError(`${name} must be an ARN, got "${v}"`);
+  }
+  return {
+    resourceArn,
+    secretArn,
+    database: str(env, ENV.SEARCH_DATABASE, DEFAULTS.searchDatabase),
+    endpoint: env[ENV.RDS_DATA_ENDPOINT]?.trim() ? url(env, ENV.RDS_DATA_ENDPOINT) : undefined,
+  };
 }
 
 function str(env: Env, name: string, fallback?: string): string {
@@ -156,6 +197,18 @@ export function loadConfig(env: Env = process.env): Config {
       : undefined,
     eventBusName: env[ENV.EVENT_BUS_NAME]?.trim() || undefined,
     localWebhookUrl: env[ENV.LOCAL_WEBHOOK_URL]?.trim() ? url(env, ENV.LOCAL_WEBHOOK_URL) : undefined,
+    publicFrontMatterKeys: list(env, ENV.PUBLIC_FRONT_MATTER_KEYS, '').map((k) => {
+      // Keys as they are written in front matter; nothing that could name a nested path.
+      if (!/^[\p{L}\p{N}_.:-]{1,100}$/u.test(k)) {
+        throw new ConfigError(`${ENV.PUBLIC_FRONT_MATTER_KEYS} must be a comma list of front-matter keys, got "${k}"`);
+      }
+      return k;
+    }),
+    articleUrlTemplate: env[ENV.ARTICLE_URL_TEMPLATE]?.trim() ? parseArticleUrlTemplate(env[ENV.ARTICLE_URL_TEMPLATE]!.trim(), ENV.ARTICLE_URL_TEMPLATE) : null,
+    // 0 (tests, `MEDIA_GC_GRACE_SECONDS=0 npm run gc`) is allowed; in AWS infra/settings.ts
+    // refuses less than the ingest timeout (see docs/reliability.md, "Nothing left behind").
+    mediaGcGraceSeconds: int(env, ENV.MEDIA_GC_GRACE_SECONDS, DEFAULT_MEDIA_GC_GRACE_SECONDS, 0, 3650 * 86_400),
+    search: searchConfig(env),
     s3Endpoint,
     dynamodbEndpoint,
   };

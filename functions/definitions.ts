@@ -30,9 +30,20 @@ export const ENV = {
   EVENT_BUS_NAME: 'EVENT_BUS_NAME',
   /** Local stack only: publish events are also POSTed here. */
   LOCAL_WEBHOOK_URL: 'LOCAL_WEBHOOK_URL',
+  /** Front-matter keys the public `GET /articles/{id}` shows (comma list; default none). */
+  PUBLIC_FRONT_MATTER_KEYS: 'PUBLIC_FRONT_MATTER_KEYS',
+  /** Public URL of an article page; feeds and the sitemap link with it. */
+  ARTICLE_URL_TEMPLATE: 'ARTICLE_URL_TEMPLATE',
+  /** Seconds an unreferenced image or orphaned body is kept before the media sweeper removes it. */
+  MEDIA_GC_GRACE_SECONDS: 'MEDIA_GC_GRACE_SECONDS',
+  /** The search cluster (Aurora PostgreSQL, Data API): search is off when unset. */
+  SEARCH_CLUSTER_ARN: 'SEARCH_CLUSTER_ARN',
+  SEARCH_SECRET_ARN: 'SEARCH_SECRET_ARN',
+  SEARCH_DATABASE: 'SEARCH_DATABASE',
   /** Endpoint overrides: set only by the local stack (and tests). */
   S3_ENDPOINT: 'S3_ENDPOINT',
   DYNAMODB_ENDPOINT: 'DYNAMODB_ENDPOINT',
+  RDS_DATA_ENDPOINT: 'RDS_DATA_ENDPOINT',
   /** Local stack only. */
   S3_PORT: 'S3_PORT',
   DYNAMODB_PORT: 'DYNAMODB_PORT',
@@ -40,6 +51,8 @@ export const ENV = {
   LOCAL_DATA_DIR: 'LOCAL_DATA_DIR',
   DEMO_ORIGIN_PORT: 'DEMO_ORIGIN_PORT',
   SQS_PORT: 'SQS_PORT',
+  /** The local Data API stand-in over PGlite (local/data-api.ts). */
+  RDS_DATA_PORT: 'RDS_DATA_PORT',
   /** The operator's tools (scripts/): where reprocess sends and dlq reads, in the cloud. */
   INGEST_QUEUE_URL: 'INGEST_QUEUE_URL',
   DEAD_LETTER_QUEUE_URL: 'DEAD_LETTER_QUEUE_URL',
@@ -60,6 +73,8 @@ export const DEFAULTS = {
   localRegion: 'us-east-1',
   /** The local SQS-compatible endpoint (local/sqs-server.ts). */
   sqsPort: 4571,
+  rdsDataPort: 4572,
+  searchDatabase: 'articles',
   ingestQueueName: 'articles-ingest',
   deadLetterQueueName: 'articles-ingest-dlq',
   /** The account id in the local stack's queue URLs and ARNs. */
@@ -96,3 +111,9 @@ export const TABLE = {
 export const BODY_PREFIX = 'bodies/';
 /** Prefix in the media bucket for re-hosted image variants. */
 export const IMAGE_PREFIX = 'img/';
+
+/**
+ * The longest a media sweep runs (its Lambda timeout). A condemnation older than this was
+ * left by a sweep that died, so ingest may take the image back (adapters/dynamo-image-records.ts).
+ */
+export const MEDIA_GC_MAX_SECONDS = 900;

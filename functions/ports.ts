@@ -65,6 +65,11 @@ export type CountedFacet = 'category' | 'tag' | 'author';
 /** What the index keeps about an article, beyond its summary. */
 export interface ArticleRecord extends ArticleSummary {
   images: ImageRef[];
+  /**
+   * Hashes of every re-hosted image the body and cover use, distinct: what keeps them
+   * from the media sweeper (core/media-gc.ts). Never cut short, unlike `images` may be.
+   */
+  imageHashes?: string[];
   frontMatter: Record<string, unknown>;
   /** Key of the processed body in the media bucket, or null (failed articles). */
   bodyKey: string | null;
@@ -184,7 +189,8 @@ export interface EventPublisher {
 }
 
 export interface ListQuery {
-  status: ArticleStatus;
+  /** `scheduled` is listed for operators already; nothing is written with it yet. */
+  status: ArticleStatus | 'scheduled';
   facet?: { name: Facet; value: string };
   /** Inclusive ISO bounds on the sort date. */
   from?: string;
@@ -200,10 +206,31 @@ export interface ListPage {
   next: Record<string, string> | null;
 }
 
+/** What a link to an article is built from (feeds, sitemap). */
+export interface LinkEntry {
+  id: string;
+  slug: string;
+  date: string | null;
+  updated: string | null;
+}
+
+export interface LinkPage {
+  items: LinkEntry[];
+  /** Position after the last item, or null when there are no more. */
+  next: Record<string, string> | null;
+}
+
 export interface ArticleReader {
   get(id: string): Promise<ArticleRecord | null>;
   list(query: ListQuery): Promise<ListPage>;
   counts(facet: CountedFacet): Promise<{ name: string; count: number }[]>;
+  /** Body keys of these articles (absent or null: no body), in one batched read. At most 100 ids. */
+  bodyKeys(ids: string[]): Promise<Map<string, string | null>>;
+  /**
+   * Published articles newest first, only the fields links need: a query on the listing
+   * index that follows DynamoDB's pages (up to `limit` items per call, fewer at 1 MB).
+   */
+  linkPage(opts: { limit: number; after?: Record<string, string> }): Promise<LinkPage>;
 }
 
 export type { Article, Image, ImageRef, Warning };
@@ -288,6 +315,13 @@ export interface ImageEncoder {
    */
   transformKey(settings: Pick<EncodeSettings, 'widths' | 'formats'>): string;
   encode(bytes: Uint8Array, settings: EncodeSettings): Promise<EncodedImage>;
+  /** Names the social cards' settings: stored with the cards, so a change cuts new ones. */
+  socialKey(): string;
+  /**
+   * Cuts the link-preview cards from an image (a cover's largest re-hosted variant):
+   * 1200×630 and 1080×1080 JPEG, cropped where the image's subject is. Throws ImageError.
+   */
+  socialCards(bytes: Uint8Array): Promise<{ og: EncodedVariant; square: EncodedVariant }>;
 }
 
 /** One stored variant; `key` is relative to the media bucket (URLs are built on output). */
@@ -316,6 +350,8 @@ export interface ImageRecord {
   placeholder: string | null;
   color: string | null;
   createdAt: string;
+  /** Social cards, cut the first time the image is a cover (`key`: ImageEncoder.socialKey()). */
+  social?: { key: string; og: StoredVariant; square: StoredVariant };
 }
 
 /**
@@ -343,4 +379,101 @@ export interface Metrics {
   add(name: string, unit: MetricUnit, value: number): void;
   /** Publishes what was added since the last flush, if anything; never throws. */
   flush(): void;
+}
+
+// ---------------------------------------------------------------------------------
+// Media garbage collection (functions/core/media-gc.ts)
+// ---------------------------------------------------------------------------------
+
+export interface ObjectInfo {
+  key: string;
+  lastModified: Date;
+}
+
+/** What the media sweeper needs of the media bucket beyond ObjectStore. */
+export interface MediaObjectLister {
+  /** Every object under `prefix`, a page at a time. */
+  list(bucket: string, prefix: string): AsyncIterable<ObjectInfo[]>;
+  /** When the object was last written, or null when it does not exist. */
+  lastModified(bucket: string, key: string): Promise<Date | null>;
+  /** Deletes the objects (missing ones are no error). */
+  deleteMany(bucket: string, keys: string[]): Promise<void>;
+}
+
+/** The collection state of one image record, as the sweeper read it. Times: epoch ms. */
+export interface GcImageState {
+  hash: string;
+  transformKey: string;
+  /** Set by a sweep that found no article using the image; cleared by any new reference. */
+  unreferencedSince: number | null;
+  /** Set when a sweep has committed to removing the image (its files go, then the record). */
+  condemnedAt: number | null;
+}
+
+/** One consistent pass over the index: what live articles use, and every image record. */
+export interface MediaReferences {
+  /** Hashes of the re-hosted images that live articles use (body images and covers). */
+  images: Set<string>;
+  /** Body keys live articles point to. */
+  bodies: Set<string>;
+  records: GcImageState[];
+  /** Per image hash, opaque handles of the URL items that point at it. */
+  urls: Map<string, string[]>;
+  /** Items the pass read, and the read capacity it consumed. */
+  itemsRead: number;
+  capacityUnits: number;
+}
+
+/**
+ * The index side of the media sweeper (functions/adapters/dynamo-media-gc.ts). Every change
+ * is conditional on the state the sweeper read, so a concurrent reference by ingest wins.
+ */
+export interface MediaGcStore {
+  references(): Promise<MediaReferences>;
+  /** Marks the record unreferenced since `at`, unless it is marked or condemned already. */
+  mark(hash: string, transformKey: string, at: number): Promise<boolean>;
+  /** Clears the mark (and a condemnation) of a record an article uses again, if unchanged. */
+  unmark(state: GcImageState): Promise<void>;
+  /**
+   * Commits to removing the image, on condition that the record is still as read
+   * (`expected`), or, for files without a record (`expected` null), that none exists:
+   * a claim that makes ingest wait until the files are gone. False: something changed.
+   */
+  condemn(hash: string, transformKey: string, expected: Pick<GcImageState, 'unreferencedSince' | 'condemnedAt'> | null, at: number): Promise<boolean>;
+  /** Deletes the URL items (those still pointing at `hash`), then the condemned record. */
+  forget(hash: string, transformKey: string, condemnedAt: number, urls: string[]): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------
+// SQL (the search index: PGlite locally and in tests, Aurora through the Data API in AWS)
+// ---------------------------------------------------------------------------------
+
+export type SqlValue = string | number | boolean | null;
+
+/**
+ * One statement at a time, named parameters written `:name` (the Data API's syntax; the
+ * PGlite adapter rewrites them to `$n`). Rows come back as plain objects of text, numbers
+ * and booleans: queries cast anything else (timestamps, jsonb) to text, so both adapters
+ * return the same values.
+ */
+export interface SqlDriver {
+  query<T = Record<string, unknown>>(sql: string, params?: Record<string, SqlValue>): Promise<{ rows: T[]; rowCount: number }>;
+}
+
+/** One state change of an article, as the search index sees it. */
+export interface SearchChange {
+  id: string;
+  /** The event's normalized sequencer: an older one never replaces a newer row. */
+  sequencer: string;
+  /** The article as stored, or null when it was deleted. */
+  record: ArticleRecord | null;
+  /** The processed body (HTML), when the caller has it in hand. */
+  html?: string | null;
+}
+
+/** Keeps the search index in step with the article index (core/search/feed.ts). */
+export interface SearchFeed {
+  apply(change: SearchChange): Promise<void>;
+  /** Re-reads the stored article and applies it: for a retried event whose article write had already landed. */
+  refresh(id: string, sequencer: string): Promise<void>;
 }

@@ -9,9 +9,11 @@ import { AwsSolutionsChecks, NagSuppressions, ServerlessChecks } from 'cdk-nag';
 import type { Construct, IConstruct } from 'constructs';
 import { Ingest } from './constructs/ingest';
 import { MediaCdn } from './constructs/media-cdn';
+import { MediaGc } from './constructs/media-gc';
 import { Monitoring } from './constructs/monitoring';
 import { Publishing } from './constructs/publishing';
 import { QueryApi } from './constructs/query-api';
+import { Search } from './constructs/search';
 import { Storage } from './constructs/storage';
 import { readSettings, type PipelineSettings } from './settings';
 
@@ -24,8 +26,10 @@ export class ArticlePipelineStack extends Stack {
   readonly cdn: MediaCdn;
   readonly ingest: Ingest;
   readonly queryApi: QueryApi;
+  readonly mediaGc: MediaGc;
   readonly monitoring: Monitoring;
   readonly publishing: Publishing;
+  readonly search?: Search;
 
   constructor(scope: Construct, id: string, props: ArticlePipelineStackProps) {
     super(scope, id, { description: 'article-pipeline: articles from S3 to a query API and an image CDN', ...props });
@@ -67,11 +71,27 @@ export class ArticlePipelineStack extends Stack {
       mediaBaseUrl: this.cdn.url,
       defaultTimezone: s.defaultTimezone,
       corsAllowedOrigins: s.corsAllowedOrigins,
+      publicFrontMatterKeys: s.publicFrontMatterKeys,
+      articleUrlTemplate: s.articleUrlTemplate,
       throttle: s.apiThrottle,
       domain: s.apiDomain,
       architecture,
       logRetentionDays: s.logRetentionDays,
     });
+    this.mediaGc = new MediaGc(this, 'MediaGc', {
+      mediaBucket: this.storage.mediaBucket,
+      table: this.storage.table,
+      mediaBaseUrl: this.cdn.url,
+      tuning: s.ingestTuning,
+      graceSeconds: s.mediaGcGraceSeconds,
+      architecture,
+      logRetentionDays: s.logRetentionDays,
+    });
+    if (s.search) {
+      this.search = new Search(this, 'Search', { settings: s.search, architecture, logRetentionDays: s.logRetentionDays });
+      this.search.connect(this.ingest.handler);
+      this.search.connect(this.queryApi.handler);
+    }
     this.monitoring = new Monitoring(this, 'Monitoring', {
       ingestQueue: this.ingest.queue,
       deadLetterQueue: this.ingest.deadLetterQueue,
@@ -89,6 +109,11 @@ export class ArticlePipelineStack extends Stack {
     new CfnOutput(this, 'EventBusName', { value: this.publishing.bus.eventBusName, description: 'Publish events (source article-pipeline)' });
     new CfnOutput(this, 'TableName', { value: this.storage.table.tableName });
     new CfnOutput(this, 'MediaBucketName', { value: this.storage.mediaBucket.bucketName });
+    new CfnOutput(this, 'MediaGcFunctionName', { value: this.mediaGc.handler.function.functionName, description: 'Run the media sweeper now: aws lambda invoke --function-name <this> out.json' });
+    if (this.search) {
+      new CfnOutput(this, 'SearchClusterArn', { value: this.search.cluster.clusterArn, description: 'SEARCH_CLUSTER_ARN for npm run reindex' });
+      new CfnOutput(this, 'SearchSecretArn', { value: this.search.cluster.secret!.secretArn, description: 'SEARCH_SECRET_ARN for npm run reindex' });
+    }
     if (this.queryApi.domainName) {
       new CfnOutput(this, 'ApiDomainTarget', {
         value: this.queryApi.domainName.regionalDomainName,
@@ -107,7 +132,7 @@ export class ArticlePipelineStack extends Stack {
 
   /** Findings on this project's own functions and on resources CDK generates for us. */
   private acknowledgeFindings(): void {
-    for (const fn of [this.ingest.handler, this.queryApi.handler]) {
+    for (const fn of [this.ingest.handler, this.queryApi.handler, this.mediaGc.handler, ...(this.search ? [this.search.migrations] : [])]) {
       NagSuppressions.addResourceSuppressions(fn, [
         {
           id: 'AwsSolutions-IAM5',
@@ -124,10 +149,17 @@ export class ArticlePipelineStack extends Stack {
         },
         {
           id: 'Serverless-LambdaDLQ',
-          reason: 'Never invoked asynchronously: ingest is polled from SQS (whose redrive policy sends failures to the DLQ) and the API is invoked synchronously by API Gateway, so a Lambda DLQ would never receive anything.',
+          reason: 'Ingest is polled from SQS (whose redrive policy sends failures to the DLQ) and the API is invoked synchronously by API Gateway; the media sweeper is invoked by a daily schedule whose event carries nothing to replay: a failed sweep is retried twice and finished by the next day.',
         },
       ], true);
     }
+    NagSuppressions.addResourceSuppressions(this.mediaGc.handler, [
+      {
+        id: 'AwsSolutions-IAM5',
+        reason: 'The media sweeper deletes unused files under the img/ and bodies/ prefixes of the media bucket and reads the dates of bodies/ objects; keys are content hashes and event sequencers, unknown in advance.',
+        appliesTo: [{ regex: '/^Resource::<StorageMediaBucket[0-9A-F]+\\.Arn>\\/(img|bodies)\\/\\*$/' }],
+      },
+    ], true);
     NagSuppressions.addResourceSuppressions(this.ingest.handler, [
       {
         id: 'AwsSolutions-IAM5',

@@ -1,20 +1,43 @@
 /**
  * Local HTTP front for the query API: every request becomes an API Gateway HTTP API
  * (payload format 2.0) event for the same Lambda handler, and its result becomes the
- * HTTP response, as API Gateway would do it.
+ * HTTP response, as API Gateway would do it. Like the deployed HTTP API it also
+ * - authorizes the operator routes (`/admin`, `/admin/...`) by SigV4, with the local key
+ *   pair (local/sigv4.ts), passing the caller on as `requestContext.authorizer.iam`;
+ * - owns CORS (functions/api/cors.ts): answers preflight itself and sets the CORS headers
+ *   of every answer, whatever the handler sent.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { corsResponseHeaders, isPreflight, preflightHeaders } from '../functions/api/cors';
+import { DEFAULTS } from '../functions/definitions';
+import { LOCAL_KEY, verifySigV4, type SigningKey } from './sigv4';
 
 export type HttpApiHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2 | string>;
 
 /** Extra routes served by the local stack itself (the viewer page). Return false to pass. */
 export type LocalRoute = (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
 
-export function toHttpApiEvent(req: IncomingMessage, body: Buffer): APIGatewayProxyEventV2 {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+/** The routes API Gateway authorizes with IAM (infra/constructs/query-api.ts). */
+export function isOperatorPath(path: string): boolean {
+  return path === '/admin' || path.startsWith('/admin/');
+}
+
+function parseTarget(req: IncomingMessage): URL | null {
+  const target = req.url ?? '/';
+  // Origin-form only ("/path?query"); anything else (absolute-form, "*", "//host") is a bad request.
+  if (!target.startsWith('/') || target.startsWith('//')) return null;
+  try {
+    return new URL(target, 'http://localhost');
+  } catch {
+    return null;
+  }
+}
+
+export function toHttpApiEvent(req: IncomingMessage, body: Buffer, url = parseTarget(req) ?? new URL('http://localhost/')): APIGatewayProxyEventV2 {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) {
     if (v === undefined || k === 'cookie') continue;
@@ -69,12 +92,86 @@ function send(res: ServerResponse, result: APIGatewayProxyStructuredResultV2 | s
   res.end(head ? undefined : body);
 }
 
+function errorResult(status: number, code: string, message: string): APIGatewayProxyStructuredResultV2 {
+  return {
+    statusCode: status,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
+    body: JSON.stringify({ error: { code, message } }),
+  };
+}
+
+/**
+ * A request Node cannot parse never reaches the handler; Node's default answer is an
+ * empty 400. The commonest cause is a query written with raw UTF-8 (`?category=旅行`
+ * typed into curl without -G --data-urlencode): answer it with the API's error shape and
+ * the fix.
+ */
+export function answerUnreadableRequest(err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const message =
+    err.code === 'HPE_INVALID_URL'
+      ? 'the request line holds characters that must be percent-encoded (such as non-ASCII letters in the query): ' +
+        "encode them, e.g. curl -G --data-urlencode 'category=旅行' <api>/articles"
+      : tooLarge
+        ? 'the request headers are too large'
+        : `the request is not valid HTTP (${err.code ?? 'parse error'})`;
+  const body = JSON.stringify({ error: { code: tooLarge ? 'headers_too_large' : 'invalid_request', message } });
+  socket.end(
+    `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
+      'content-type: application/json\r\n' +
+      `content-length: ${Buffer.byteLength(body)}\r\n` +
+      'connection: close\r\n\r\n' +
+      body,
+  );
+}
+
 export async function startApiServer(opts: {
   port: number;
   handler: HttpApiHandler;
   routes?: LocalRoute[];
+  /** Origins CORS allows (CORS_ALLOWED_ORIGINS); default `*`. */
+  corsAllowedOrigins?: string[];
+  /** The key pair operator routes must be signed with; default S3RVER/S3RVER, us-east-1. */
+  signingKey?: SigningKey;
   onError?: (err: unknown) => void;
 }): Promise<{ url: string; server: Server; stop(): Promise<void> }> {
+  const allowed = opts.corsAllowedOrigins ?? ['*'];
+  const key = opts.signingKey ?? LOCAL_KEY;
+
+  async function answer(req: IncomingMessage, body: Buffer): Promise<APIGatewayProxyStructuredResultV2 | string> {
+    const method = (req.method ?? 'GET').toUpperCase();
+    const headers = req.headers as Record<string, string | undefined>;
+    const url = parseTarget(req);
+    if (!url) return errorResult(400, 'bad_request', 'the request target must be a path such as /articles');
+    const event = toHttpApiEvent(req, body, url);
+    if (isOperatorPath(url.pathname)) {
+      const target = req.url ?? '/';
+      const q = target.indexOf('?');
+      const verdict = await verifySigV4(
+        { method, rawPath: q < 0 ? target : target.slice(0, q), rawQuery: q < 0 ? '' : target.slice(q + 1), headers, body },
+        key,
+      );
+      // What API Gateway's IAM authorization answers (there with its own body; here with the API's error shape).
+      if (!verdict.ok) return errorResult(403, 'forbidden', `operator routes need a valid SigV4 signature: ${verdict.reason}`);
+      (event.requestContext as unknown as { authorizer: unknown }).authorizer = {
+        iam: {
+          accessKey: verdict.accessKey,
+          accountId: DEFAULTS.localAccountId,
+          callerId: verdict.accessKey,
+          principalOrgId: null,
+          userArn: `arn:aws:iam::${DEFAULTS.localAccountId}:user/local-operator`,
+          userId: verdict.accessKey,
+          cognitoIdentity: null,
+        },
+      };
+    }
+    return opts.handler(event);
+  }
+
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -83,8 +180,18 @@ export async function startApiServer(opts: {
         for (const route of opts.routes ?? []) {
           if (await route(req, res)) return;
         }
-        const result = await opts.handler(toHttpApiEvent(req, Buffer.concat(chunks)));
-        send(res, result, req.method === 'HEAD');
+        const headers = req.headers as Record<string, string | undefined>;
+        if (isPreflight((req.method ?? '').toUpperCase(), headers)) {
+          send(res, { statusCode: 204, headers: preflightHeaders(headers.origin, allowed) }, true);
+          return;
+        }
+        const result = await answer(req, Buffer.concat(chunks));
+        const r: APIGatewayProxyStructuredResultV2 =
+          typeof result === 'string' ? { statusCode: 200, body: result, headers: { 'content-type': 'application/json' } } : result;
+        // CORS headers are the gateway's: the handler's own (if any) are replaced.
+        const kept = Object.fromEntries(Object.entries(r.headers ?? {}).filter(([k]) => !k.toLowerCase().startsWith('access-control-')));
+        r.headers = { ...kept, ...corsResponseHeaders(req.headers.origin, allowed) };
+        send(res, r, req.method === 'HEAD');
       } catch (err) {
         // What API Gateway answers when the integration fails.
         opts.onError?.(err);
@@ -94,6 +201,7 @@ export async function startApiServer(opts: {
       }
     });
   });
+  server.on('clientError', answerUnreadableRequest);
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
     server.listen(opts.port, '127.0.0.1', () => ok());

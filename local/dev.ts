@@ -20,12 +20,13 @@ console.log(`article-pipeline local stack is up (data in ${stack.dataDir})
     ingest queue      ${stack.ingestQueueUrl}
     dead-letter queue ${stack.deadLetterQueueUrl}
   dead letters        ${stack.deadLetterFile}
+  search              ${stack.search ? `${stack.apiUrl}/search?q=...   (PGlite in ${stack.dataDir}/search, Data API stand-in ${stack.search.endpoint})` : 'off'}
 
 Upload an article:
   AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER aws --endpoint-url ${stack.s3Endpoint} \\
     s3 cp post.md s3://${stack.incomingBucket}/2022/post.md
 Then: curl ${stack.apiUrl}/articles
-Operator's tools: npm run upload -- <folder> --wait | npm run reprocess | npm run dlq -- list
+Operator's tools: npm run upload -- <folder> --wait | npm run reprocess | npm run dlq -- list | npm run reindex
 `);
 
 let stopping = false;

@@ -9,11 +9,14 @@ import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { encodeS3Key } from '../functions/core/events';
 import { awsChunkedMiddleware } from './aws-chunked';
+import { longKeyStore } from './s3-files';
 
 const require = createRequire(import.meta.url);
 
 interface S3rverInstance {
   middleware: unknown[];
+  store: object;
+  context: { store: object };
   run(): Promise<{ address: string; port: number }>;
   close(): Promise<void>;
   on(event: 'event', listener: (e: { Records: S3rverRecord[] }) => void): void;
@@ -32,6 +35,16 @@ export interface LocalS3 {
 }
 
 const CORS = `<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod><AllowedMethod>HEAD</AllowedMethod><AllowedHeader>*</AllowedHeader><MaxAgeSeconds>3000</MaxAgeSeconds></CORSRule></CORSConfiguration>`;
+
+/**
+ * s3rver's routes (`/:bucket/:key+`) match no empty path segment, so a key like `a//b`
+ * (legal in S3) would get a 404: each second slash is sent on encoded, and the router's
+ * decoding of the key gives it back.
+ */
+async function emptySegments(ctx: { path: string }, next: () => Promise<void>): Promise<void> {
+  if (ctx.path.includes('//')) ctx.path = ctx.path.replace(/\/\//g, '/%2F');
+  await next();
+}
 
 /** Sequencers that only grow, also across restarts (they start from the clock). */
 export function sequencerSource(): () => string {
@@ -57,8 +70,10 @@ export async function startLocalS3(opts: { port: number; dataDir: string; bucket
     allowMismatchedSignatures: true,
     vhostBuckets: false,
   });
+  // Any key S3 accepts, also one whose segment is longer than a file name (local/s3-files.ts).
+  server.store = server.context.store = new (longKeyStore())(directory);
   // First in Koa's chain, so every controller sees plain bodies.
-  server.middleware.unshift(awsChunkedMiddleware());
+  server.middleware.unshift(awsChunkedMiddleware(), emptySegments);
   const { port } = await server.run();
   const next = sequencerSource();
   return {

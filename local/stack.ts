@@ -6,6 +6,7 @@
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { loadConfig } from '../functions/config';
 import { decodeS3Key } from '../functions/core/events';
 import { DEFAULTS, ENV, isArticleKey } from '../functions/definitions';
 import { startApiServer, type LocalRoute } from './api-server';
@@ -14,6 +15,11 @@ import { startFaultProxy, sumCounts, type FaultCounts, type FaultProxy, type Fau
 import { createDocumentClient } from '../functions/adapters/clients';
 import { DynamoArticleIndex } from '../functions/adapters/dynamo-index';
 import { LocalEventLog, LocalPublishScheduler } from './publishing';
+import type { SweepOptions } from '../functions/gc/handler';
+import type { SweepReport } from '../functions/core/media-gc';
+import { createPgliteDriver, type PgliteDriver } from '../functions/adapters/pglite-driver';
+import { migrate } from '../functions/core/search/migrations';
+import { LOCAL_SEARCH, startLocalDataApi } from './data-api';
 import { LocalQueue } from './queue';
 import { startLocalS3 } from './s3';
 import { startLocalSqs } from './sqs-server';
@@ -25,6 +31,13 @@ export interface LocalStackOptions {
   apiPort?: number;
   /** The SQS-compatible endpoint (local/sqs-server.ts). */
   sqsPort?: number;
+  /** The RDS Data API stand-in over PGlite (local/data-api.ts). */
+  rdsDataPort?: number;
+  /**
+   * The search database: PGlite persisted under `<dataDir>/search` (default), in memory, or
+   * none (GET /search answers 404, as in a deployment without search).
+   */
+  search?: 'disk' | 'memory' | false;
   /** Retry timing of the local ingest queue (tests keep it short). */
   queue?: { retryDelayMs?: number; maxReceiveCount?: number };
   /** Where s3rver and DynamoDB Local keep their data. */
@@ -68,12 +81,18 @@ export interface LocalStack {
   ingestQueueUrl: string;
   deadLetterQueueUrl: string;
   deadLetterQueueArn: string;
+  /** The search database the handlers reach through the Data API stand-in; null when off. */
+  search: { endpoint: string; driver: PgliteDriver } | null;
   /** Present when started with `faults`. */
   faults?: LocalFaults;
+  /** Runs the media sweeper (functions/gc/handler.ts) now; it also runs once a day by itself. */
+  gc(opts?: SweepOptions): Promise<SweepReport>;
   /** Resolves when every upload so far has been processed (or dead-lettered). */
   settle(): Promise<void>;
   stop(): Promise<void>;
 }
+
+const MEDIA_GC_INTERVAL_MS = 24 * 3600 * 1000;
 
 export function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
@@ -119,11 +138,14 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const dynamodbPort = await port(opts.dynamodbPort, ENV.DYNAMODB_PORT, DEFAULTS.dynamodbPort);
   const apiPort = await port(opts.apiPort, ENV.API_PORT, DEFAULTS.apiPort);
   const sqsPort = await port(opts.sqsPort, ENV.SQS_PORT, DEFAULTS.sqsPort);
+  const searchMode = opts.search ?? 'disk';
+  const rdsDataPort = searchMode ? await port(opts.rdsDataPort, ENV.RDS_DATA_PORT, DEFAULTS.rdsDataPort) : 0;
   for (const [p, name] of [
     [s3Port, ENV.S3_PORT],
     [dynamodbPort, ENV.DYNAMODB_PORT],
     [apiPort, ENV.API_PORT],
     [sqsPort, ENV.SQS_PORT],
+    ...(searchMode ? [[rdsDataPort, ENV.RDS_DATA_PORT] as const] : []),
   ] as const) {
     await assertPortFree(p, name);
   }
@@ -132,12 +154,21 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const mediaBucket = opts.env?.[ENV.MEDIA_BUCKET] ?? process.env[ENV.MEDIA_BUCKET] ?? DEFAULTS.mediaBucket;
   const tableName = opts.env?.[ENV.TABLE_NAME] ?? process.env[ENV.TABLE_NAME] ?? DEFAULTS.tableName;
 
-  const [dynamo, s3] = await Promise.all([
+  const [dynamo, s3, searchDriver] = await Promise.all([
     startDynamoLocal({ port: dynamodbPort, dataDir: join(dataDir, 'dynamodb') }),
     startLocalS3({ port: s3Port, dataDir: join(dataDir, 's3'), buckets: [incomingBucket, mediaBucket] }),
+    searchMode ? createPgliteDriver(searchMode === 'disk' ? join(dataDir, 'search') : undefined) : null,
   ]);
-  const stops: (() => Promise<void>)[] = [dynamo.stop, s3.stop];
+  const stops: (() => Promise<void>)[] = [dynamo.stop, s3.stop, ...(searchDriver ? [() => searchDriver.close()] : [])];
   try {
+    let search: LocalStack['search'] = null;
+    if (searchDriver) {
+      // The same versioned migrations the deployment runs through its custom resource.
+      await migrate(searchDriver);
+      const dataApi = await startLocalDataApi({ port: rdsDataPort, driver: searchDriver });
+      stops.unshift(dataApi.stop);
+      search = { endpoint: dataApi.endpoint, driver: searchDriver };
+    }
     let faults: LocalFaults | undefined;
     if (opts.faults) {
       const [s3Proxy, dynamoProxy] = await Promise.all([
@@ -181,6 +212,14 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       [ENV.INCOMING_BUCKET]: incomingBucket,
       [ENV.MEDIA_BUCKET]: mediaBucket,
       [ENV.TABLE_NAME]: tableName,
+      ...(search
+        ? {
+            [ENV.SEARCH_CLUSTER_ARN]: LOCAL_SEARCH.resourceArn,
+            [ENV.SEARCH_SECRET_ARN]: LOCAL_SEARCH.secretArn,
+            [ENV.SEARCH_DATABASE]: LOCAL_SEARCH.database,
+            [ENV.RDS_DATA_ENDPOINT]: search.endpoint,
+          }
+        : { [ENV.SEARCH_CLUSTER_ARN]: '', [ENV.SEARCH_SECRET_ARN]: '', [ENV.RDS_DATA_ENDPOINT]: '' }),
     };
     Object.assign(process.env, env);
 
@@ -191,6 +230,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     // Imported only now, so their module-scope configuration sees the endpoints above.
     const ingest = await import('../functions/ingest/handler');
     const api = await import('../functions/api/handler');
+    const gc = await import('../functions/gc/handler');
 
     const deadLetterFile = join(dataDir, 'dead-letters.jsonl');
     const queue = new LocalQueue({
@@ -217,9 +257,17 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       }
     });
 
+    // The cloud's daily schedule (infra/constructs/media-gc.ts), while the stack runs.
+    const daily = setInterval(() => {
+      gc.sweep().catch((err: unknown) => log(`media sweep failed: ${(err as Error)?.message ?? err}`));
+    }, MEDIA_GC_INTERVAL_MS);
+    daily.unref();
+    stops.unshift(async () => clearInterval(daily));
+
     const server = await startApiServer({
       port: apiPort,
       handler: api.handler,
+      corsAllowedOrigins: loadConfig().corsAllowedOrigins,
       routes: opts.routes,
       onError: (err) => log(`api handler failed: ${(err as Error)?.message ?? err}`),
     });
@@ -241,8 +289,10 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       ingestQueueUrl: sqs.ingestQueueUrl,
       deadLetterQueueUrl: sqs.deadLetterQueueUrl,
       deadLetterQueueArn: sqs.deadLetterQueueArn,
+      search,
       faults,
       settle: () => queue.idle(),
+      gc: (o) => gc.sweep(o),
       stop: async () => {
         for (const stop of stops) await stop().catch(() => {});
       },

@@ -1,7 +1,13 @@
 /**
  * The viewer page of the local stack: `GET /` and the static files under `/viewer/`.
  * It is a plain page on the public query API (same origin), so nothing here knows about
- * articles; this route only serves files from local/viewer/.
+ * articles; this route serves files from local/viewer/, and one operator path:
+ *
+ * `/viewer/operator/articles[/{id}]` forwards to the operator routes (`/admin/articles...`)
+ * of this same server, signed with the local key pair: the Problems view lists failed
+ * articles and warnings, which the public routes never show, and a browser page cannot
+ * sign (it would need the secret). It exists only in the local stack, on loopback, for
+ * the operator at this machine; nothing like it is deployed.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -10,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LocalRoute } from './api-server';
+import { signedFetch } from './sigv4';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -43,7 +50,11 @@ const FILE_NAME = /^[a-z0-9][a-z0-9._-]*$/i;
 /** Serves `GET|HEAD /` (index.html) and `/viewer/<file>` from `dir` (default local/viewer/). */
 export function viewerRoute(dir = fileURLToPath(new URL('./viewer/', import.meta.url))): LocalRoute {
   return async (req: IncomingMessage, res: ServerResponse) => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const target = req.url ?? '/';
+    if (target.startsWith('/viewer/operator/')) return operator(req, res);
+    // A target that is no path ("//host...", a broken one) is not the viewer's: the API answers it (400).
+    if (!target.startsWith('/') || target.startsWith('//') || !URL.canParse(target, 'http://localhost')) return false;
+    const path = new URL(target, 'http://localhost').pathname;
     let name: string;
     if (path === '/') name = 'index.html';
     else if (path.startsWith('/viewer/')) name = path.slice('/viewer/'.length);
@@ -93,4 +104,22 @@ export function viewerRoute(dir = fileURLToPath(new URL('./viewer/', import.meta
     res.end(req.method === 'HEAD' ? undefined : body);
     return true;
   };
+}
+
+const OPERATOR = /^\/viewer\/operator(\/articles(?:\/[A-Za-z0-9_-]{1,64})?(?:\?[^#]*)?)$/;
+
+/** `GET /viewer/operator/articles...` → the signed `GET /admin/articles...` of this server. */
+async function operator(req: IncomingMessage, res: ServerResponse): Promise<true> {
+  const m = OPERATOR.exec(req.url ?? '');
+  const reply = (status: number, body: string, type = 'application/json; charset=utf-8') => {
+    res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+    res.end(body);
+    return true as const;
+  };
+  if (req.method !== 'GET') return reply(405, JSON.stringify({ error: { code: 'method_not_allowed', message: 'GET only' } }));
+  if (!m) return reply(404, JSON.stringify({ error: { code: 'not_found', message: 'no such operator path' } }));
+  const { localAddress, localPort } = req.socket;
+  const host = localAddress?.includes(':') ? `[${localAddress}]` : localAddress;
+  const upstream = await signedFetch(`http://${host}:${localPort}/admin${m[1]}`);
+  return reply(upstream.status, await upstream.text(), upstream.headers.get('content-type') ?? 'application/json; charset=utf-8');
 }

@@ -24,6 +24,7 @@ import { articleId } from '../functions/core/ingest';
 import type { Article } from '../functions/core/types';
 import { DEFAULTS, isArticleKey } from '../functions/definitions';
 import { seededRandom as prng } from '../local/seeded-random';
+import { signedFetch } from '../local/sigv4';
 import { headEtag } from './lib';
 
 export type DemoErrorCode = 'origin_port_in_use' | 'origin_failed' | 'stack_unreachable' | 'bucket_missing' | 'api_error' | 'no_examples';
@@ -271,7 +272,13 @@ async function makeImages(): Promise<GeneratedImages> {
     ],
   ]);
   const seedTray = await (await landscape(480, 320, PALETTES.green!, 10)).png({ compressionLevel: 9 }).toBuffer();
-  const assets = new Map<string, GeneratedFile>([['images/seed-tray.png', { type: 'image/png', bytes: seedTray }]]);
+  const [lotus, lighthouse] = await Promise.all([photo(1600, 1067, PALETTES.green!, 11), photo(1600, 1067, PALETTES.dusk!, 12)]);
+  const assets = new Map<string, GeneratedFile>([
+    ['images/seed-tray.png', { type: 'image/png', bytes: seedTray }],
+    // Hexo's post asset folder (`{% asset_img %}`) and a Hugo page bundle (`{{< figure >}}`).
+    ['hexo-lotus-pond/lotus.jpg', { type: J, bytes: lotus }],
+    ['hugo-lighthouse/lighthouse.jpg', { type: J, bytes: lighthouse }],
+  ]);
   return { origin, assets };
 }
 
@@ -398,12 +405,13 @@ async function checkStack(s3: S3Client, apiUrl: string, s3Endpoint: string, buck
 async function getArticle(apiUrl: string, id: string): Promise<Article | null> {
   let res: Response;
   try {
-    res = await fetch(`${apiUrl}/articles/${id}`, { signal: AbortSignal.timeout(5000) });
+    // The operator route: the demo waits for drafts and failures too, which the public API never shows.
+    res = await signedFetch(`${apiUrl}/admin/articles/${id}`, { signal: AbortSignal.timeout(5000) });
   } catch {
     throw new DemoError('stack_unreachable', `The query API stopped answering at ${apiUrl}. Is npm run dev still running?`);
   }
   if (res.status === 404) return null;
-  if (!res.ok) throw new DemoError('api_error', `GET ${apiUrl}/articles/${id} answered ${res.status}`);
+  if (!res.ok) throw new DemoError('api_error', `GET ${apiUrl}/admin/articles/${id} (signed) answered ${res.status}`);
   return (await res.json()) as Article;
 }
 
@@ -462,7 +470,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
         ok: rows.every((r) => r.ok),
         rows,
         sample,
-        urls: { viewer: `${apiUrl}/`, list: `${apiUrl}/articles`, drafts: `${apiUrl}/articles?status=draft` },
+        urls: { viewer: `${apiUrl}/`, list: `${apiUrl}/articles`, drafts: `${apiUrl}/admin/articles?status=draft` },
         originRequests: origin.requests(),
       };
     } finally {
@@ -536,7 +544,7 @@ function row(ex: ExampleFile, key: string, id: string, apiUrl: string, outcome: 
     cover: Boolean(a?.cover),
     warnings: [...new Set(a?.warnings.map((w) => w.code) ?? [])],
     error: a?.error ?? null,
-    apiUrl: `${apiUrl}/articles/${id}`,
+    apiUrl: a?.status === 'published' ? `${apiUrl}/articles/${id}` : `${apiUrl}/admin/articles/${id}`,
     ok: outcome !== 'timeout' && a !== null && healthy(a),
   };
 }
@@ -617,7 +625,7 @@ export function formatReport(result: DemoResult): string {
   if (result.sample) {
     out.push(`One image, before and after (${result.sample.article}):`, `  before: ${result.sample.before}`, `  after:  ${result.sample.after}`, '');
   }
-  out.push('Open:', `  viewer          ${result.urls.viewer}`, `  published list  ${result.urls.list}`, `  drafts          ${result.urls.drafts}`);
+  out.push('Open:', `  viewer          ${result.urls.viewer}`, `  published list  ${result.urls.list}`, `  drafts          ${result.urls.drafts}   (operator route: curl --aws-sigv4 "aws:amz:us-east-1:execute-api" --user S3RVER:S3RVER ...)`);
   for (const r of result.rows) out.push(`  ${fit(r.file, 26)}  ${r.apiUrl}`);
   return out.join('\n');
 }

@@ -13,12 +13,14 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DEFAULTS, ENV } from '../functions/definitions';
+import { LOCAL_KEY, type SigningKey } from '../local/sigv4';
 
 export type ToolErrorCode =
   | 'bad_arguments'
   | 'no_files'
   | 'duplicate_key'
   | 'stack_unreachable'
+  | 'table_unreachable'
   | 'bucket_missing'
   | 'queue_url_required'
   | 'api_url_required'
@@ -48,6 +50,7 @@ function envPort(env: Env, name: string, fallback: number): number {
 
 export interface LocalEndpoints {
   s3Endpoint: string;
+  dynamodbEndpoint: string;
   apiUrl: string;
   sqsEndpoint: string;
   incomingBucket: string;
@@ -60,6 +63,7 @@ export function localEndpoints(env: Env = process.env): LocalEndpoints {
   const sqsEndpoint = `http://127.0.0.1:${envPort(env, ENV.SQS_PORT, DEFAULTS.sqsPort)}`;
   return {
     s3Endpoint: `http://127.0.0.1:${envPort(env, ENV.S3_PORT, DEFAULTS.s3Port)}`,
+    dynamodbEndpoint: `http://127.0.0.1:${envPort(env, ENV.DYNAMODB_PORT, DEFAULTS.dynamodbPort)}`,
     apiUrl: `http://127.0.0.1:${envPort(env, ENV.API_PORT, DEFAULTS.apiPort)}`,
     sqsEndpoint,
     incomingBucket: env[ENV.INCOMING_BUCKET]?.trim() || DEFAULTS.incomingBucket,
@@ -259,4 +263,18 @@ export async function headEtag(s3: S3Client, bucket: string, key: string): Promi
     if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return null;
     throw err;
   }
+}
+
+/**
+ * The key to sign operator-route calls (`/admin/...`) with: the local key pair for the
+ * local stack; in AWS the caller's own IAM credentials (the SDK's default chain: env,
+ * profile, SSO, role), for the region in the API's host name or AWS_REGION.
+ */
+export async function operatorKey(apiUrl: string, env: Record<string, string | undefined> = process.env): Promise<SigningKey> {
+  if (isLoopback(apiUrl)) return LOCAL_KEY;
+  const region = /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$/.exec(new URL(apiUrl).hostname)?.[1] ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  if (!region) throw new ToolError('api_url_required', `Cannot tell the region of ${apiUrl}: set AWS_REGION.`);
+  const { defaultProvider } = await import('@aws-sdk/credential-provider-node');
+  const c = await defaultProvider()();
+  return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, sessionToken: c.sessionToken, region };
 }

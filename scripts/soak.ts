@@ -38,6 +38,7 @@ import { articleId } from '../functions/core/ingest';
 import { FAULT_KINDS, emptyCounts, seededRandom, sumCounts, totalFaults, type FaultCounts } from '../local/faults';
 import { readDeadLetters, redriveDeadLetters } from '../local/queue';
 import { startLocalStack, type LocalStack } from '../local/stack';
+import { signedFetch } from '../local/sigv4';
 
 // ------------------------------------------------------------------ arguments
 
@@ -223,7 +224,8 @@ function clientsFor(stack: LocalStack): Clients {
 }
 
 async function apiGet(stack: LocalStack, path: string): Promise<any> {
-  const res = await fetch(stack.apiUrl + path);
+  // Operator routes are signed (local key pair), as API Gateway's IAM authorization wants.
+  const res = path.startsWith('/admin/') ? await signedFetch(stack.apiUrl + path) : await fetch(stack.apiUrl + path);
   if (!res.ok) throw new Error(`GET ${path}: HTTP ${res.status} ${await res.text()}`);
   return res.json();
 }
@@ -233,7 +235,7 @@ async function listAll(stack: LocalStack, status: string): Promise<any[]> {
   let cursor: string | null = null;
   do {
     const q = new URLSearchParams({ status, limit: '100', ...(cursor ? { cursor } : {}) });
-    const page: any = await apiGet(stack, `/articles?${q}`);
+    const page: any = await apiGet(stack, `/admin/articles?${q}`);
     out.push(...page.items);
     cursor = page.nextCursor;
   } while (cursor);

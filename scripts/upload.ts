@@ -12,21 +12,23 @@
  * matching local file, before the articles, so the ingest step finds them.
  *
  * With `--wait` it polls the query API until each article's outcome is known and prints a
- * summary (published, draft, failed with the reason); the exit status is 1 if any failed.
+ * summary (published, draft, failed with the reason); the exit status is 1 if any article
+ * is failed, whether it failed now or earlier and was left unchanged, or timed out.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, posix, relative, resolve, sep } from 'node:path';
 import { HeadBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
-import { decodeText } from '../functions/core/article';
+import { baseName, decodeText } from '../functions/core/article';
 import { parseFrontMatter } from '../functions/core/frontmatter';
 import { discoverImages } from '../functions/core/images/discover';
 import { articleId } from '../functions/core/ingest';
-import { renderBody } from '../functions/core/markdown';
+import { renderArticleBody } from '../functions/core/markdown';
 import { sanitizeForProcessing } from '../functions/core/sanitize';
 import type { Article, ArticleStatus } from '../functions/core/types';
 import { isArticleKey } from '../functions/definitions';
+import { signedFetch } from '../local/sigv4';
 import {
   START_STACK,
   ToolError,
@@ -37,6 +39,7 @@ import {
   isMain,
   localEndpoints,
   noProgress,
+  operatorKey,
   parseCli,
   progressBar,
   runCli,
@@ -62,6 +65,8 @@ export interface UploadOptions {
   apiUrl?: string;
   /** How long `wait` waits in all (default 120 s). */
   timeoutMs?: number;
+  /** How long one query API request may take (default 10 s). */
+  requestTimeoutMs?: number;
   /** Uploads at once (default 4). */
   concurrency?: number;
   /** Where the progress bar goes (default stderr); null for none. */
@@ -111,7 +116,10 @@ export interface UploadResult {
   missingAssets: MissingAsset[];
   /** With `wait`: one report per article, in key order. */
   articles: ArticleReport[] | null;
-  /** False when an article failed or timed out. */
+  /**
+   * False when an article is failed now (just processed, or unchanged since it failed) or
+   * timed out: the state of the folder, not what this run happened to do.
+   */
   ok: boolean;
 }
 
@@ -169,7 +177,9 @@ export function relativeAssetRefs(text: string, articleKey: string): { ref: stri
   try {
     const fm = parseFrontMatter(text);
     frontMatter = fm.data;
-    html = sanitizeForProcessing(renderBody(fm.body, /\.html?$/i.test(articleKey) ? 'html' : 'markdown'));
+    // Generator tags too: Hexo's `{% asset_img %}` names a file in the post's asset folder.
+    const kind = /\.html?$/i.test(articleKey) ? 'html' : 'markdown';
+    html = sanitizeForProcessing(renderArticleBody(fm.body, kind, { postName: baseName(articleKey) }).html);
   } catch {
     return [];
   }
@@ -269,16 +279,44 @@ async function checkBucket(s3: S3Client, bucket: string, where: string, local: b
   }
 }
 
-async function getArticle(apiUrl: string, id: string): Promise<Article | null> {
+/** How long one query API request may take before the tool looks for what is down. */
+const REQUEST_TIMEOUT_MS = 10_000;
+
+/** Through the operator route (signed): --wait reports drafts and failures, which the public API never shows. */
+async function getArticle(apiUrl: string, id: string, timeoutMs = REQUEST_TIMEOUT_MS): Promise<Article | null> {
   let res: Response;
   try {
-    res = await fetch(`${apiUrl}/articles/${encodeURIComponent(id)}`, { signal: AbortSignal.timeout(10_000) });
+    res = await signedFetch(`${apiUrl}/admin/articles/${encodeURIComponent(id)}`, { key: await operatorKey(apiUrl), signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
-    throw new ToolError('stack_unreachable', `The query API does not answer at ${apiUrl} (${describeError(err)}).`);
+    throw await diagnose(apiUrl, `GET /admin/articles/${id} got no answer (${describeError(err)})`, timeoutMs);
   }
   if (res.status === 404) return null;
-  if (!res.ok) throw new ToolError('api_error', `GET ${apiUrl}/articles/${id} answered ${res.status}.`);
+  if (res.status === 403) throw new ToolError('api_error', `GET ${apiUrl}/admin/articles/${id} answered 403: the operator routes need IAM credentials allowed to call execute-api:Invoke on them.`);
+  if (res.status >= 500) throw await diagnose(apiUrl, `GET /admin/articles/${id} answered ${res.status}`, timeoutMs);
+  if (!res.ok) throw new ToolError('api_error', `GET ${apiUrl}/admin/articles/${id} answered ${res.status}.`);
   return (await res.json()) as Article;
+}
+
+/**
+ * Names what is down when reading an article fails: the API itself (nothing answers
+ * /health either), or what stands behind it (/health answers, which needs no table).
+ */
+export async function diagnose(apiUrl: string, what: string, timeoutMs = REQUEST_TIMEOUT_MS): Promise<ToolError> {
+  let health: Response | null = null;
+  try {
+    health = await fetch(`${apiUrl}/health`, { signal: AbortSignal.timeout(Math.min(timeoutMs, 5000)) });
+  } catch {
+    health = null;
+  }
+  if (!health?.ok) {
+    const why = health ? `/health answered ${health.status}` : 'neither does /health';
+    return new ToolError('stack_unreachable', `The query API does not answer at ${apiUrl}: ${what}, and ${why}.`);
+  }
+  return new ToolError(
+    'table_unreachable',
+    `The query API at ${apiUrl} is up (/health answers), but ${what}: the article table (DynamoDB) behind it does not answer. ` +
+      'Locally, check that DynamoDB Local (Java) is running, or restart npm run dev; in AWS, see the query API function\'s logs.',
+  );
 }
 
 /** Runs `fn` over `items`, at most `limit` at once. */
@@ -323,7 +361,7 @@ export async function uploadArticles(opts: UploadOptions): Promise<UploadResult>
     const before = new Map<string, Article | null>();
     if (opts.wait) {
       await eachLimit(plan.articles, 8, async (a) => {
-        before.set(a.key, await getArticle(apiUrl!, articleId(a.key)));
+        before.set(a.key, await getArticle(apiUrl!, articleId(a.key), opts.requestTimeoutMs));
       });
     }
 
@@ -349,7 +387,7 @@ export async function uploadArticles(opts: UploadOptions): Promise<UploadResult>
     }
 
     let articles: ArticleReport[] | null = null;
-    if (opts.wait) articles = await waitForArticles(plan.articles, files, before, apiUrl!, opts.timeoutMs ?? 120_000);
+    if (opts.wait) articles = await waitForArticles(plan.articles, files, before, apiUrl!, opts.timeoutMs ?? 120_000, opts.requestTimeoutMs);
     return {
       target: aws ? 'aws' : 'local',
       bucket,
@@ -357,7 +395,7 @@ export async function uploadArticles(opts: UploadOptions): Promise<UploadResult>
       skipped: plan.skipped,
       missingAssets: plan.missingAssets,
       articles,
-      ok: !articles || articles.every((a) => a.outcome !== 'failed' && a.outcome !== 'timeout'),
+      ok: !articles || articles.every((a) => a.status !== 'failed' && a.outcome !== 'timeout'),
     };
   } finally {
     s3.destroy();
@@ -370,6 +408,7 @@ async function waitForArticles(
   before: Map<string, Article | null>,
   apiUrl: string,
   timeoutMs: number,
+  requestTimeoutMs?: number,
 ): Promise<ArticleReport[]> {
   const deadline = Date.now() + timeoutMs;
   const done = new Map<string, ArticleReport>();
@@ -386,7 +425,7 @@ async function waitForArticles(
   while (pending.size > 0) {
     await eachLimit([...pending], 8, async (key) => {
       const id = articleId(key);
-      const now = await getArticle(apiUrl, id);
+      const now = await getArticle(apiUrl, id, requestTimeoutMs);
       if (now && now.processedAt !== before.get(key)?.processedAt) {
         done.set(key, report(key, id, now.status, now));
         pending.delete(key);
@@ -432,6 +471,8 @@ export function formatSummary(r: UploadResult, timeoutMs = 120_000): string {
   const count = (o: ArticleOutcome) => r.articles!.filter((a) => a.outcome === o).length;
   lines.push('');
   lines.push(`${count('published')} published, ${count('draft')} draft, ${count('failed')} failed, ${count('unchanged')} unchanged, ${count('timeout')} timed out.`);
+  const stillFailed = r.articles.filter((a) => a.outcome === 'unchanged' && a.status === 'failed').length;
+  if (stillFailed) lines.push(`${stillFailed} unchanged article(s) are still failed: fix them and upload again.`);
   if (count('unchanged')) lines.push('Unchanged articles were not processed again; to re-run them anyway (new settings?), use npm run reprocess -- --prefix <key>.');
   return lines.join('\n');
 }

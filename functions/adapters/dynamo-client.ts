@@ -17,3 +17,14 @@ export function createDocumentClient(cfg: { dynamodbEndpoint?: string }): Dynamo
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
   });
 }
+
+/** Awaits a conditional write: false when its condition did not hold, other errors thrown. */
+export async function ifConditionHolds(write: Promise<unknown>): Promise<boolean> {
+  try {
+    await write;
+    return true;
+  } catch (err) {
+    if ((err as { name?: string })?.name === 'ConditionalCheckFailedException') return false;
+    throw err;
+  }
+}

@@ -17,6 +17,9 @@
  *   by category|tag|author|slug (+ date range, per status)
  *                              Query gsi1 gsi1pk=<status>#<facet>#<key>, gsi1sk BETWEEN
  *   counts per facet           Query pk=C#<facet>
+ *   body keys of a feed's page BatchGetItem A#<id>/A (id, bodyKey only)
+ *   links of every published   Query gsi1 gsi1pk=published#all#, descending, summary's
+ *   article (sitemap)          id/slug/date/updated only, following LastEvaluatedKey
  *
  * Exact counts: every listing put/delete that changes whether a published article is listed
  * under a value is written in the same transaction as the matching count update, with a
@@ -30,12 +33,14 @@
  * complete. So a lost answer, a crash or a retried event never loses track of one.
  */
 import {
+  BatchGetCommand,
   GetCommand,
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
+import { BUDGETS, boundedKey, summaryFields } from '../core/bounds';
 import { LostRaceError, TransactionTooLargeError } from '../core/errors';
 import type { ArticleSummary } from '../core/types';
 import type {
@@ -46,6 +51,7 @@ import type {
   Facet,
   IndexListing,
   IndexState,
+  LinkPage,
   ListPage,
   ListQuery,
   PublishEvent,
@@ -64,9 +70,13 @@ export const articlePk = (id: string) => `A#${id}`;
 const ARTICLE_SK = 'A';
 const LISTING_PREFIX = 'L#';
 
-/** Case- and form-insensitive key for a facet value, so `Go`, `go` and ` go ` list together. */
+/**
+ * Case- and form-insensitive key for a facet value, so `Go`, `go` and ` go ` list together.
+ * It is part of sort and partition keys (1,024 / 2,048 bytes): a long value gets a stable
+ * hashed form (core/bounds.ts); the listing and count items keep the name itself.
+ */
 export function facetKey(value: string): string {
-  return value.normalize('NFC').trim().toLowerCase();
+  return boundedKey(value.normalize('NFC').trim().toLowerCase(), BUDGETS.facetKey);
 }
 
 interface Listing {
@@ -92,28 +102,9 @@ function listingsOf(r: ArticleRecord): Listing[] {
   return [...out.values()];
 }
 
+/** The summary copied into every listing item: the fields core/bounds.ts keeps within SUMMARY_BUDGET. */
 export function summaryOf(r: ArticleRecord): ArticleSummary {
-  return {
-    id: r.id,
-    slug: r.slug,
-    title: r.title,
-    date: r.date,
-    updated: r.updated,
-    author: r.author,
-    authors: r.authors,
-    categories: r.categories,
-    tags: r.tags,
-    excerpt: r.excerpt,
-    cover: r.cover,
-    wordCount: r.wordCount,
-    readingMinutes: r.readingMinutes,
-    imageCount: r.imageCount,
-    sourceKey: r.sourceKey,
-    status: r.status,
-    warnings: r.warnings,
-    error: r.error,
-    processedAt: r.processedAt,
-  };
+  return summaryFields(r);
 }
 
 const isCounted = (facet: string, status: unknown) => COUNTED.has(facet) && status === 'published';
@@ -406,13 +397,14 @@ export class DynamoArticleIndex implements ArticleWriter, ArticleReader {
     const names: Record<string, string> = { '#pk': 'gsi1pk' };
     const values: Record<string, unknown> = { ':pk': `${q.status}#${facet}` };
     let cond = '#pk = :pk';
-    if (q.from || q.to) {
-      names['#sk'] = 'gsi1sk';
-      values[':from'] = q.from ?? '';
-      // `#` sorts after every ISO character used, `\uffff` after every id.
-      values[':to'] = `${q.to ?? '9999'}#\uffff`;
-      cond += ' AND #sk BETWEEN :from AND :to';
-    }
+    // `#` sorts after every ISO character used, `\uffff` after every id. A bound that was
+    // not given is left out: DynamoDB refuses an empty string in a key condition.
+    if (q.from || q.to) names['#sk'] = 'gsi1sk';
+    if (q.from) values[':from'] = q.from;
+    if (q.to) values[':to'] = `${q.to}#\uffff`;
+    if (q.from && q.to) cond += ' AND #sk BETWEEN :from AND :to';
+    else if (q.from) cond += ' AND #sk >= :from';
+    else if (q.to) cond += ' AND #sk <= :to';
     const res = await this.db.send(
       new QueryCommand({
         TableName: this.table,
@@ -434,6 +426,50 @@ export class DynamoArticleIndex implements ArticleWriter, ArticleReader {
         ? { pk: String(last.pk), sk: String(last.sk), gsi1pk: String(last.gsi1pk), gsi1sk: String(last.gsi1sk) }
         : null;
     return { items: page.map((r) => r.summary as ArticleSummary), next };
+  }
+
+  async bodyKeys(ids: string[]): Promise<Map<string, string | null>> {
+    const out = new Map<string, string | null>();
+    if (ids.length > 100) throw new RangeError(`bodyKeys reads at most 100 ids, got ${ids.length}`);
+    let keys: Item[] = [...new Set(ids)].map((id) => ({ pk: articlePk(id), sk: ARTICLE_SK }));
+    // BatchGetItem may hand back some keys unprocessed (throttling, 16 MB): ask again for those.
+    for (let attempt = 0; keys.length > 0; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
+      if (attempt > 8) throw new Error(`BatchGetItem left ${keys.length} keys unprocessed`);
+      const res = await this.db.send(
+        new BatchGetCommand({
+          RequestItems: { [this.table]: { Keys: keys, ProjectionExpression: 'id, bodyKey, deleted' } },
+        }),
+      );
+      for (const it of res.Responses?.[this.table] ?? []) {
+        if (it.deleted !== true) out.set(String(it.id), typeof it.bodyKey === 'string' ? it.bodyKey : null);
+      }
+      keys = (res.UnprocessedKeys?.[this.table]?.Keys as Item[] | undefined) ?? [];
+    }
+    return out;
+  }
+
+  async linkPage(opts: { limit: number; after?: Record<string, string> }): Promise<LinkPage> {
+    const res = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: GSI,
+        KeyConditionExpression: '#pk = :pk',
+        ProjectionExpression: 'pk, sk, gsi1pk, gsi1sk, #sum.id, #sum.slug, #sum.#date, #sum.updated',
+        ExpressionAttributeNames: { '#pk': 'gsi1pk', '#sum': 'summary', '#date': 'date' },
+        ExpressionAttributeValues: { ':pk': 'published#all#' },
+        ScanIndexForward: false,
+        Limit: opts.limit,
+        ExclusiveStartKey: opts.after,
+      }),
+    );
+    const items = (res.Items ?? []).map((r) => {
+      const s = r.summary as Partial<ArticleSummary>;
+      return { id: String(s.id), slug: String(s.slug ?? ''), date: s.date ?? null, updated: s.updated ?? null };
+    });
+    const last = res.LastEvaluatedKey;
+    const next = last ? { pk: String(last.pk), sk: String(last.sk), gsi1pk: String(last.gsi1pk), gsi1sk: String(last.gsi1sk) } : null;
+    return { items, next };
   }
 
   async counts(facet: CountedFacet): Promise<{ name: string; count: number }[]> {

@@ -7,7 +7,7 @@
  * name, checks EVERY answer and only then gives the answers to the socket. Each new
  * connection runs that lookup again, so a name that resolves differently the second time
  * (DNS rebinding) gains nothing. Redirects are followed by hand so every hop is checked
- * again.
+ * again, and never from https to http.
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
 import http from 'node:http';
@@ -402,6 +402,10 @@ export function createHttpFetcher(opts: HttpFetcherOptions): HttpImageFetcher {
       if ('image' in outcome) return outcome.image;
       redirects++;
       if (redirects > MAX_REDIRECTS) throw new ImageError('image_fetch_failed', 'too many redirects');
+      // What was asked for over TLS is never fetched in the clear (anyone on the path could swap it).
+      if (url.protocol === 'https:' && outcome.next.protocol === 'http:') {
+        throw new ImageError('image_unsupported_url', `the origin redirects from https to http (${outcome.next.host}): a downgrade is never followed`);
+      }
       url = validateUrl(outcome.next);
     }
   }

@@ -173,6 +173,8 @@ export function bytesSaved(sourceBytes: number, encoded: EncodedImage): number {
 export function measuredEncoder(encoder: ImageEncoder, m: Metrics): ImageEncoder {
   return {
     transformKey: (s) => encoder.transformKey(s),
+    socialKey: () => encoder.socialKey(),
+    socialCards: (bytes) => encoder.socialCards(bytes),
     encode: async (bytes, settings) => {
       const encoded = await encoder.encode(bytes, settings);
       m.add('ImageBytesSaved', 'Bytes', bytesSaved(bytes.byteLength, encoded));

@@ -3,14 +3,19 @@
  */
 import {
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   NoSuchKey,
   NotFound,
   PutObjectCommand,
   S3Client,
+  paginateListObjectsV2,
 } from '@aws-sdk/client-s3';
-import { ObjectTooLargeError, type IngestObjectStore, type ObjectHead, type PutOptions, type StoredObject } from '../ports';
+import { ObjectTooLargeError, type IngestObjectStore, type MediaObjectLister, type ObjectHead, type ObjectInfo, type PutOptions, type StoredObject } from '../ports';
+
+/** DeleteObjects takes at most this many keys. */
+const DELETE_BATCH = 1000;
 
 function isNotFound(err: unknown): boolean {
   if (err instanceof NoSuchKey || err instanceof NotFound) return true;
@@ -18,7 +23,7 @@ function isNotFound(err: unknown): boolean {
   return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.$metadata?.httpStatusCode === 404;
 }
 
-export class S3ObjectStore implements IngestObjectStore {
+export class S3ObjectStore implements IngestObjectStore, MediaObjectLister {
   constructor(private readonly s3: S3Client) {}
 
   async get(bucket: string, key: string, opts: { maxBytes?: number } = {}): Promise<StoredObject | null> {
@@ -74,6 +79,33 @@ export class S3ObjectStore implements IngestObjectStore {
     } catch (err) {
       if (isNotFound(err)) return null;
       throw err;
+    }
+  }
+
+  async *list(bucket: string, prefix: string): AsyncIterable<ObjectInfo[]> {
+    for await (const page of paginateListObjectsV2({ client: this.s3 }, { Bucket: bucket, Prefix: prefix })) {
+      yield (page.Contents ?? []).flatMap((o) => (o.Key && o.LastModified ? [{ key: o.Key, lastModified: o.LastModified }] : []));
+    }
+  }
+
+  async lastModified(bucket: string, key: string): Promise<Date | null> {
+    try {
+      const res = await this.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      return res.LastModified ?? null;
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  async deleteMany(bucket: string, keys: string[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += DELETE_BATCH) {
+      const batch = keys.slice(i, i + DELETE_BATCH);
+      const res = await this.s3.send(
+        new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
+      );
+      const failed = (res.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
+      if (failed.length) throw new Error(`could not delete ${failed.length} object(s), first ${failed[0]!.Key}: ${failed[0]!.Code} ${failed[0]!.Message ?? ''}`);
     }
   }
 }

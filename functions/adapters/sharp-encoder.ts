@@ -18,24 +18,21 @@ import os from 'node:os';
 import sharp, { type Sharp } from 'sharp';
 import { ImageError } from '../core/errors';
 import type { EncodeSettings, EncodedFormat, EncodedImage, EncodedVariant, ImageEncoder } from '../ports';
+import { ENCODER_SETTINGS, transformKeyOf } from './encoder-settings';
 
-/** Every knob that shapes the output. Part of the transform key: changing one re-encodes. */
-export const ENCODER_SETTINGS = {
+export { ENCODER_SETTINGS };
+
+/**
+ * The cover's link-preview cards. sharp's attention strategy crops to the region with the
+ * most luminance frequency, saturation and skin tones, so faces and subjects stay in frame.
+ * JPEG, because every link-preview scraper reads it; transparency is flattened onto white.
+ */
+export const SOCIAL_SETTINGS = {
   version: 1,
-  webp: { quality: 80, effort: 4 },
-  // effort 4 is sharp's default; higher efforts cost several times the CPU for a few % of bytes.
-  avif: { quality: 50, effort: 4 },
-  // mozjpeg costs about 3.5x the CPU (34% fewer bytes on the bench's grainy photos); the
-  // fallback only reaches browsers without WebP, so it stays off (see README, Performance).
-  jpeg: { quality: 80, progressive: true, optimiseCoding: true, mozjpeg: false },
-  png: { compressionLevel: 6, adaptiveFiltering: false },
-  gif: { effort: 7 },
-  /** 'error' fails on truncated or broken pixel data but tolerates the harmless warnings
-   *  (e.g. extraneous bytes) that many camera JPEGs carry. */
-  failOn: 'error',
-  /** Placeholder: a WebP data URI fitting in 16×16, which browsers upscale into a blur. */
-  placeholder: { size: 16, quality: 40 },
-  svgScale: 2,
+  og: { width: 1200, height: 630 },
+  square: { width: 1080, height: 1080 },
+  jpeg: { quality: 82, progressive: true, optimiseCoding: true, mozjpeg: false },
+  background: '#ffffff',
 } as const;
 
 const CONTENT_TYPES: Record<EncodedFormat, string> = {
@@ -105,12 +102,30 @@ export class SharpEncoder implements ImageEncoder {
   }
 
   transformKey(settings: Pick<EncodeSettings, 'widths' | 'formats'>): string {
-    const canonical = JSON.stringify({
-      s: ENCODER_SETTINGS,
-      w: [...new Set(settings.widths)].sort((a, b) => a - b),
-      f: [...new Set(settings.formats)].sort(),
-    });
-    return `v${ENCODER_SETTINGS.version}-${createHash('sha256').update(canonical).digest('hex').slice(0, 12)}`;
+    return transformKeyOf(settings);
+  }
+
+  socialKey(): string {
+    return `s${SOCIAL_SETTINGS.version}-${createHash('sha256').update(JSON.stringify(SOCIAL_SETTINGS)).digest('hex').slice(0, 8)}`;
+  }
+
+  async socialCards(bytes: Uint8Array): Promise<{ og: EncodedVariant; square: EncodedVariant }> {
+    const input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const card = async (size: { width: number; height: number }): Promise<EncodedVariant> => {
+      // The first frame of an animation; an image smaller than the card is enlarged to fill it.
+      const { data, info } = await sharp(input, { failOn: ENCODER_SETTINGS.failOn })
+        .resize(size.width, size.height, { fit: 'cover', position: sharp.strategy.attention })
+        .flatten({ background: SOCIAL_SETTINGS.background })
+        .jpeg(SOCIAL_SETTINGS.jpeg)
+        .toBuffer({ resolveWithObject: true });
+      return { format: 'jpeg', contentType: 'image/jpeg', width: info.width, height: info.height, bytes: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+    };
+    try {
+      const [og, square] = await Promise.all([card(SOCIAL_SETTINGS.og), card(SOCIAL_SETTINGS.square)]);
+      return { og, square };
+    } catch (err) {
+      throw toImageError(err);
+    }
   }
 
   async encode(bytes: Uint8Array, settings: EncodeSettings): Promise<EncodedImage> {

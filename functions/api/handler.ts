@@ -10,12 +10,12 @@ import { DynamoArticleIndex } from '../adapters/dynamo-index';
 import { createPowertoolsLogger } from '../adapters/powertools';
 import type { ObjectStore } from '../ports';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { createApiHandler } from './app';
+import { createApiHandler, type SearchReader } from './app';
 import { createCursorCodec } from './cursor';
 
 const config = loadConfig();
 if (!config.cursorSecret) throw new ConfigError(`${ENV.CURSOR_SECRET} is required by the query API (it signs page cursors)`);
-// Only GET /articles/{id} reads S3: its SDK (~30 ms to load) waits for the first such
+// Only GET /articles/{id} and the feeds read S3: its SDK (~30 ms to load) waits for the first such
 // request instead of lengthening every cold start.
 let objects: Promise<ObjectStore> | undefined;
 const bodyStore = (): Promise<ObjectStore> =>
@@ -23,6 +23,16 @@ const bodyStore = (): Promise<ObjectStore> =>
     ([clients, store]) => new store.S3ObjectStore(clients.createS3Client(config)),
   ));
 const textDecoder = new TextDecoder();
+// Search (Aurora through the Data API), likewise loaded on the first GET /search.
+const searchConfig = config.search;
+let searchIndex: Promise<SearchReader> | undefined;
+const search: SearchReader | undefined = searchConfig && {
+  search: async (query) =>
+    (await (searchIndex ??= Promise.all([import('../adapters/data-api-driver'), import('../core/search/index')]).then(
+      // A reader is waiting: give an auto-paused cluster less time to resume than ingest does.
+      ([driver, index]) => new index.SearchIndex(driver.createDataApiDriver({ ...searchConfig, resumeWaitMs: 20_000 })),
+    ))).search(query),
+};
 
 const log = createPowertoolsLogger({ serviceName: 'api' });
 
@@ -33,8 +43,11 @@ const app = createApiHandler({
     return obj ? textDecoder.decode(obj.body) : null;
   },
   cursors: createCursorCodec(config.cursorSecret),
-  corsAllowedOrigins: config.corsAllowedOrigins,
+  publicFrontMatterKeys: config.publicFrontMatterKeys,
   log,
+  articleUrlTemplate: config.articleUrlTemplate,
+  timeZone: config.defaultTimezone,
+  search,
 });
 
 export async function handler(event: APIGatewayProxyEventV2, context?: Context): ReturnType<typeof app> {

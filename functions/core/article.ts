@@ -6,9 +6,10 @@ import type { ArticleRecord } from '../ports';
 import { ArticleError } from './errors';
 import type { RehostStats } from './images/rehost';
 import { parseFrontMatter } from './frontmatter';
-import { renderBody } from './markdown';
-import { normalizeMeta, slugFromFileName } from './normalize';
+import { renderArticleBody } from './markdown';
+import { normalizeMeta, slugFromFileName, withoutEmails } from './normalize';
 import { sanitizeForProcessing, sanitizeHtml } from './sanitize';
+import { stripTemplateSyntax } from './tags';
 import { measure } from './text';
 import type { Image, ImageRef, Warning } from './types';
 
@@ -27,6 +28,8 @@ export interface ImageStepResult {
   warnings: Warning[];
   /** What re-hosting did (for metrics); absent when the step does not count. */
   stats?: RehostStats;
+  /** Hashes of the re-hosted images the body and cover use (what the media sweeper keeps). */
+  hashes?: string[];
 }
 
 /** Re-hosts the images of an article (core/images/rehost.ts, wired with its adapters). */
@@ -119,7 +122,7 @@ export async function buildArticle(
   const meta = normalizeMeta(fm.data, { defaultTimezone: opts.defaultTimezone, fileName: opts.key });
   const kind = /\.html?$/i.test(opts.key) ? 'html' : 'markdown';
   const parse = lap();
-  const rendered = renderBody(fm.body, kind);
+  const { html: rendered, warnings: tagWarnings } = renderArticleBody(fm.body, kind, { postName: fileName });
   // Sanitized before any DOM work too: bounded nesting, nothing executable, hints kept.
   const pre = sanitizeForProcessing(rendered);
   let render = lap();
@@ -131,7 +134,9 @@ export async function buildArticle(
 
   const html = sanitizeHtml(img.html);
   const m = measure({ rawHtml: rendered, safeHtml: html });
-  const title = meta.title ?? m.firstHeading ?? fileName;
+  // Template syntax never reaches a title (tags.ts already took it out of the body).
+  const heading = m.firstHeading === null ? '' : stripTemplateSyntax(m.firstHeading);
+  const title = meta.title ?? (heading || fileName);
   render += lap();
 
   return {
@@ -155,10 +160,11 @@ export async function buildArticle(
       imageCount: img.imageCount,
       sourceKey: opts.key,
       status: meta.draft ? 'draft' : 'published',
-      warnings: [...(fm.warnings ?? []), ...meta.warnings, ...img.warnings],
+      warnings: [...(fm.warnings ?? []), ...meta.warnings, ...tagWarnings, ...img.warnings],
       error: null,
       images: img.images,
-      frontMatter: fm.data,
+      ...(img.hashes?.length ? { imageHashes: img.hashes } : {}),
+      frontMatter: withoutEmails(fm.data),
       sortDate: meta.date ?? meta.updated ?? opts.uploadedAt,
       publishAt: meta.draft ? null : meta.publishAt,
     },

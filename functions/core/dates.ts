@@ -32,34 +32,57 @@ interface DateFields {
  * years `+275760-…`); `2013/7/13 20:46:25`, `2013.07.13`; RFC 2822
  * (`Wed, 02 Mar 2022 06:50:07 GMT`, `+0800`); `March 2, 2022 [06:50]`; `2 March 2022`;
  * JS `Date#toString()` output (`Wed Mar 02 2022 14:50:07 GMT+0800 (…)`).
+ * A field out of range rolls over as Hexo reads it (see readDate); nothing else refuses it.
  */
 export function parseDate(value: unknown, timeZone: string): string | null {
+  return readDate(value, timeZone).iso;
+}
+
+export interface DateReading {
+  /** ISO 8601 UTC, or null when no generator would read the value as a date. */
+  iso: string | null;
+  /**
+   * A field was out of range (`18:51:79`, `02-30`, month 13) and rolled over into the
+   * next unit, as Hexo reads it (js-yaml and moment build the date with `Date.UTC`, which
+   * carries the excess): `18:51:79` is `18:52:19`, February 30 is March 2 (1 in leap years).
+   */
+  rolledOver: boolean;
+}
+
+/** parseDate(), also telling whether the value was out of range and rolled over. */
+export function readDate(value: unknown, timeZone: string): DateReading {
   assertTimeZone(timeZone);
+  const iso = (v: string | null): DateReading => ({ iso: v, rolledOver: false });
   if (value instanceof Date) {
     // smol-toml's local dates/times are Date subclasses whose toISOString() has no offset.
     const maybeLocal = value as Date & { isLocal?: () => boolean };
     if (typeof maybeLocal.isLocal === 'function' && maybeLocal.isLocal()) {
-      return parseDate(value.toISOString(), timeZone);
+      return readDate(value.toISOString(), timeZone);
     }
-    return Number.isNaN(value.getTime()) ? null : value.toISOString();
+    return iso(Number.isNaN(value.getTime()) ? null : value.toISOString());
   }
-  if (typeof value === 'number') return fromEpoch(value);
-  if (typeof value === 'bigint') return fromEpoch(Number(value));
-  if (typeof value !== 'string') return null;
+  if (typeof value === 'number') return iso(fromEpoch(value));
+  if (typeof value === 'bigint') return iso(fromEpoch(Number(value)));
+  if (typeof value !== 'string') return iso(null);
 
   const text = value.trim();
-  if (/^\d{9,14}$/.test(text)) return fromEpoch(Number(text));
+  if (/^\d{9,14}$/.test(text)) return iso(fromEpoch(Number(text)));
   const fields = parseIsoLike(text) ?? parseWithMonthName(text);
-  if (!fields || !validFields(fields)) return null;
+  if (!fields) return iso(null);
+  const rolledOver = !validFields(fields);
 
+  // Month and day arithmetic that carries like Date.UTC: month 13 is January of the next year.
+  const months = fields.year * 12 + (fields.month - 1);
+  const year = Math.floor(months / 12);
+  const month = months - year * 12 + 1;
   const wall =
-    daysFromCivil(fields.year, fields.month, fields.day) * MS_PER_DAY +
+    (daysFromCivil(year, month, 1) + fields.day - 1) * MS_PER_DAY +
     ((fields.hour * 60 + fields.minute) * 60 + fields.second) * 1000 +
     fields.ms;
   const utc =
     fields.offsetMinutes === null ? wallTimeToUtcMs(wall, timeZone) : wall - fields.offsetMinutes * 60_000;
-  if (utc === null || !Number.isFinite(utc) || Math.abs(utc) > MAX_TIME) return null;
-  return new Date(utc).toISOString();
+  if (utc === null || !Number.isFinite(utc) || Math.abs(utc) > MAX_TIME) return iso(null);
+  return { iso: new Date(utc).toISOString(), rolledOver };
 }
 
 /**

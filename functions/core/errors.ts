@@ -11,7 +11,9 @@ export type ArticleErrorCode =
   | 'invalid_front_matter'
   | 'invalid_date'
   | 'not_an_article'
-  | 'processing_failed';
+  | 'processing_failed'
+  | 'article_too_large'
+  | 'article_unstorable';
 
 /**
  * The file cannot become an article. The article is indexed with status `failed` and
@@ -61,8 +63,10 @@ export type ApiErrorCode =
   | 'bad_request'
   | 'invalid_parameter'
   | 'invalid_cursor'
+  | 'forbidden'
   | 'not_found'
   | 'method_not_allowed'
+  | 'article_url_template_missing'
   | 'internal_error';
 
 /** An error the query API answers with `{"error": {"code", "message"}}`. */
@@ -96,7 +100,8 @@ export type ImageErrorCode =
   | 'image_not_an_image'
   | 'image_corrupt'
   | 'image_too_many_pixels'
-  | 'image_fetch_failed';
+  | 'image_fetch_failed'
+  | 'image_too_many';
 
 /**
  * One image could not be re-hosted. The article still publishes: the image keeps its
@@ -109,5 +114,18 @@ export class ImageError extends Error {
     message: string,
   ) {
     super(message);
+  }
+}
+
+/**
+ * The media sweeper is removing this re-hosted image right now (functions/core/media-gc.ts).
+ * Thrown by the image records, not an ImageError: the event fails and is retried once the
+ * sweeper is done, and then re-hosts the image afresh instead of pointing at deleted files.
+ */
+export class ImageBeingCollectedError extends Error {
+  override readonly name = 'ImageBeingCollectedError';
+  readonly code = 'image_being_collected';
+  constructor(hash: string) {
+    super(`re-hosted image ${hash} is being removed by the media sweeper; the event is retried`);
   }
 }

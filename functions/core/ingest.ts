@@ -20,11 +20,13 @@ import type {
   Metrics,
   PublishEvent,
   PublishScheduler,
+  SearchFeed,
   StoredObject,
   Transition,
 } from '../ports';
 import { ObjectTooLargeError } from '../ports';
 import { buildArticle, failedRecord, type ArticleBuildOptions, type ImageStep } from './article';
+import { boundRecord } from './bounds';
 import { ArticleError, LostRaceError, errorMessage } from './errors';
 import { compareSequencers, type ObjectEvent } from './events';
 
@@ -32,7 +34,7 @@ import { compareSequencers, type ObjectEvent } from './events';
  * Bump when the output for the same input changes (new fields, new image settings), so
  * unchanged uploads and `npm run reprocess` produce fresh results instead of being skipped.
  */
-export const PIPELINE_VERSION = 1;
+export const PIPELINE_VERSION = 2; // 2: cover.social (social cards)
 
 export type IngestOutcome =
   | 'published'
@@ -53,6 +55,13 @@ export interface IngestDeps {
   log: Logger;
   /** Articles processed/failed, images re-hosted/failed (optional: tests run without). */
   metrics?: Metrics;
+  /**
+   * The search index, brought in step right after each article write (docs/search.md). A
+   * failure fails the event, so the queue retries it; the retry finds the article already
+   * written ('duplicate') and refreshes the search row from it. Rows carry the sequencer:
+   * every write is idempotent and an older one never wins.
+   */
+  search?: SearchFeed;
   now?: () => Date;
   /** Re-runs scheduled articles at their time (optional: without it they wait for a reprocess). */
   scheduler?: PublishScheduler;
@@ -177,9 +186,14 @@ async function remove(deps: IngestDeps, settings: IngestSettings, work: EventWor
     const order = state ? compareSequencers(state.sequencer, ev.sequencer) : -1;
     if (order > 0) return 'stale';
     // Applied already (a redelivery, or this attempt's own write whose answer was lost).
-    if (order === 0) return state!.deleted ? 'deleted' : 'duplicate';
+    if (order === 0) {
+      // A redelivery, or the retry of an event whose search write failed after the article's.
+      await deps.search?.refresh(id, ev.sequencer);
+      return state!.deleted ? 'deleted' : 'duplicate';
+    }
     const event = publishEvent(deps, state, null, { id, sourceKey: ev.key, slug: state?.slug, title: state?.title });
     const t = await deps.index.remove(id, ev.key, ev.sequencer, state, event);
+    await deps.search?.apply({ id, sequencer: ev.sequencer, record: null });
     work.state = null;
     if (event) await deliver(deps, id, t.rev, event);
     await release(deps, settings, id, t);
@@ -208,6 +222,8 @@ async function upsert(deps: IngestDeps, settings: IngestSettings, work: EventWor
       if (order === 0 && !force) {
         // This event's own transition, answered too late (the SDK retried it), or a redelivery.
         const mine = work.prepared && state.bodyKey === work.prepared.record.bodyKey && state.contentHash === work.prepared.record.contentHash;
+        // A redelivery, or the retry of an event whose search write failed after the article's.
+        await deps.search?.refresh(id, state.sequencer);
         return mine ? work.prepared!.record.status : 'duplicate';
       }
     }
@@ -230,15 +246,17 @@ async function upsert(deps: IngestDeps, settings: IngestSettings, work: EventWor
     // Armed before the write: a timer for a write that then loses is a harmless reprocess,
     // a write without its timer would stay scheduled for ever.
     if (record.status === 'scheduled' && record.publishAt) await deps.scheduler?.schedule(ev.key, id, record.publishAt);
-    const event = publishEvent(deps, state, record, record);
     const saveStarted = performance.now();
-    const t = await deps.index.save(record, sequencer, state, event);
+    const { t, event } = await saveBounded(deps, settings, work, prepared, sequencer, state, (r) => publishEvent(deps, state, r, r));
     work.state = null;
     const save = Math.round(performance.now() - saveStarted);
-    if (event) await deliver(deps, id, t.rev, event);
     await release(deps, settings, id, t);
-    report(deps, ev, prepared, { read: work.readMs ?? 0, ...prepared.built?.timings, save }, force);
-    return prepared.record.status;
+    // The record saved may be the failed one saveBounded put in its place.
+    const saved = work.prepared!;
+    await deps.search?.apply({ id, sequencer, record: saved.record, html: saved.built?.html ?? null });
+    if (event) await deliver(deps, id, t.rev, event);
+    report(deps, ev, saved, { read: work.readMs ?? 0, ...saved.built?.timings, save }, force);
+    return saved.record.status;
   });
 }
 
@@ -291,6 +309,50 @@ async function deliver(deps: IngestDeps, id: string, rev: number, event: Publish
   await deps.index.clearEvent(id, rev);
 }
 
+const UNSTORABLE = {
+  code: 'article_unstorable',
+  message: 'The index refused this article even after it was shortened to fit its limits. Report the file to the operator.',
+} as const;
+
+/** DynamoDB refuses the request itself (a limit): the same request will never succeed. */
+function isRefusedByStore(err: unknown): boolean {
+  return (err as { name?: string } | null)?.name === 'ValidationException';
+}
+
+/**
+ * The record is bounded (core/bounds.ts); should DynamoDB still refuse it, that is a limit
+ * the bounds do not know of, and retrying cannot help: the article is saved as failed with a
+ * code (in the same compare-and-set), never dead-lettered.
+ */
+async function saveBounded(
+  deps: IngestDeps,
+  settings: IngestSettings,
+  work: EventWork,
+  prepared: NonNullable<EventWork['prepared']>,
+  sequencer: string,
+  state: IndexState | null,
+  eventFor: (record: ArticleRecord) => PublishEvent | null,
+): Promise<{ t: Transition; event: PublishEvent | null }> {
+  try {
+    const event = eventFor(prepared.record);
+    return { t: await deps.index.save(prepared.record, sequencer, state, event), event };
+  } catch (err) {
+    if (!isRefusedByStore(err) || prepared.record.error?.code === UNSTORABLE.code) throw err;
+    const record = prepared.record;
+    deps.log.error('index refused the article record', { key: record.sourceKey, id: record.id, error: errorMessage(err) });
+    if (record.bodyKey) await deps.objects.delete(settings.mediaBucket, record.bodyKey);
+    const failed = failedRecord(
+      record.id,
+      { key: record.sourceKey, uploadedAt: record.sortDate, defaultTimezone: settings.defaultTimezone },
+      new ArticleError(UNSTORABLE.code, UNSTORABLE.message),
+      new Date(record.processedAt),
+    );
+    work.prepared = { record: boundRecord({ ...failed, sourceEtag: record.sourceEtag, contentHash: record.contentHash }), built: null };
+    const event = eventFor(work.prepared.record);
+    return { t: await deps.index.save(work.prepared.record, sequencer, state, event), event };
+  }
+}
+
 async function unchanged(
   deps: IngestDeps,
   settings: IngestSettings,
@@ -335,7 +397,7 @@ async function prepare(
       'file_too_large',
       `The file is ${mib(obj.size)}, over the ${mib(obj.limit)} limit (ARTICLE_MAX_BYTES). Split the article or move embedded images out of the file.`,
     );
-    return { record: failedRecord(id, base, error, now), built: null };
+    return { record: boundRecord(failedRecord(id, base, error, now)), built: null };
   }
   const contentHash = sha256Hex(obj.body);
   let record: ArticleRecord;
@@ -365,6 +427,9 @@ async function prepare(
     if (!(err instanceof ArticleError)) deps.log.error('article build crashed', { key: ev.key, error: errorMessage(err) });
     record = { ...failedRecord(id, base, error, now), sourceEtag: obj.etag ?? ev.etag, contentHash };
   }
+  // Every field within DynamoDB's limits: what is cut leaves a warning (core/bounds.ts).
+  record = boundRecord(record);
+  if (record.bodyKey === null) html = null;
   if (html !== null && record.bodyKey) {
     // Written before the index points at it, so a reader never finds a missing body.
     await deps.objects.put(settings.mediaBucket, record.bodyKey, html, {

@@ -7,6 +7,8 @@
 import MarkdownIt from 'markdown-it';
 import { load, type CheerioAPI } from 'cheerio/slim';
 import type { AnyNode } from 'domhandler';
+import { renderTags, type TagContext } from './tags';
+import type { Warning } from './types';
 
 export type BodyKind = 'markdown' | 'html';
 
@@ -24,6 +26,16 @@ const md = new MarkdownIt('default', {
 
 export function renderBody(body: string, kind: BodyKind): string {
   return kind === 'html' ? body : md.render(body);
+}
+
+/**
+ * An article body: generator tags read first (tags.ts), then rendered. HTML files are
+ * not Markdown templates and pass through as they are.
+ */
+export function renderArticleBody(body: string, kind: BodyKind, ctx: TagContext): { html: string; warnings: Warning[] } {
+  if (kind === 'html') return { html: body, warnings: [] };
+  const { markdown, warnings } = renderTags(body, ctx);
+  return { html: md.render(markdown), warnings };
 }
 
 /** Hexo's excerpt marker, with the spacing variants Hexo itself accepts. */

@@ -2,7 +2,9 @@
  * Normalize front-matter fields from Hexo, Hugo, Jekyll and feed exporters into one shape.
  * Pure: no I/O. Bad values become null or are dropped, with a warning, never an exception.
  */
-import { parseDate } from './dates';
+import { BOUND_CODES } from './bounds';
+import { readDate } from './dates';
+import { stripTemplateSyntax } from './tags';
 import type { NormalizedMeta, Warning } from './types';
 import { FACET_CAPS } from '../write-budget';
 
@@ -59,7 +61,7 @@ export function normalizeMeta(data: Record<string, unknown>, opts: NormalizeOpti
   const tags = bounded('tags', [...toStringList(get('tags')), ...toStringList(get('tag'))], META_LIMITS.tags, warnings);
 
   return {
-    title: scalarText(get('title')),
+    title: titleText(get('title'), warnings),
     date,
     updated,
     publishAt,
@@ -69,7 +71,8 @@ export function normalizeMeta(data: Record<string, unknown>, opts: NormalizeOpti
     tags,
     slug: slugField(get('slug'), opts.fileName, warnings),
     excerpt: firstString(get, EXCERPT_FIELDS),
-    draft: isTrue(get('draft')) || isFalse(get('published')),
+    // Hexo keeps drafts in `source/_drafts/`: a key with that segment is a draft.
+    draft: isTrue(get('draft')) || isFalse(get('published')) || /(?:^|\/)_drafts\//.test(opts.fileName),
     warnings,
   };
 }
@@ -108,7 +111,13 @@ function firstDate(
   for (const field of fields) {
     const value = get(field);
     if (isBlank(value) || (field === 'published' && isFlag(value))) continue;
-    const iso = parseDate(value, timeZone);
+    const { iso, rolledOver } = readDate(value, timeZone);
+    if (iso && rolledOver) {
+      warnings.push({
+        code: 'date_out_of_range',
+        message: `front matter "${field}" ${preview(value)} has a field out of range; read as Hexo reads it, carried over into the next unit: ${iso}`,
+      });
+    }
     if (iso) return iso;
     // Fall through to the next field: a bad `date` should not hide a good `publishDate`.
     warnings.push({
@@ -163,11 +172,51 @@ function isFalse(v: unknown): boolean {
   return v === false || (typeof v === 'string' && v.trim().toLowerCase() === 'false');
 }
 
-/** `author` as a string, a list, `{name: …}`, or a list of those. */
+/** A front-matter title without template syntax; null (with a warning) when nothing else is left. */
+function titleText(v: unknown, warnings: Warning[]): string | null {
+  const text = scalarText(v);
+  if (text === null || !/\{[{%]/.test(text)) return text;
+  const clean = stripTemplateSyntax(text);
+  if (clean !== '') return clean;
+  warnings.push({
+    code: 'template_title',
+    message: `front matter "title" ${preview(v)} is only template syntax; the first heading or the file name is used instead`,
+  });
+  return null;
+}
+
+/**
+ * `author` as a string, a list, `{name: …}`, or a list of those. WordPress exports write
+ * `{login, email, display_name, first_name, last_name}`: the display name, else the first
+ * and last name, else the login. Never the email.
+ */
 function authorNames(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(authorNames);
-  if (typeof v === 'object' && v !== null) return (v as Record<string, unknown>).name;
+  if (typeof v === 'object' && v !== null) {
+    const o = v as Record<string, unknown>;
+    const text = (x: unknown) => (typeof x === 'string' ? singleLine(x) : '');
+    const full = [text(o['first_name']), text(o['last_name'])].filter(Boolean).join(' ');
+    return [o['name'], o['display_name'], full, o['login']].map(text).find(Boolean);
+  }
   return v;
+}
+
+/** Keys that hold an e-mail address: never published, wherever they are in front matter. */
+const EMAIL_KEY = /^(?:author[_-]?)?e-?mail(?:[_-]?address)?$/i;
+
+/** Front matter as it is published: without e-mail addresses (WordPress exports carry the author's). */
+export function withoutEmails(data: Record<string, unknown>): Record<string, unknown> {
+  const walk = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(walk);
+    if (typeof v !== 'object' || v === null) return v;
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) {
+      if (EMAIL_KEY.test(k)) continue;
+      Object.defineProperty(out, k, { value: walk(x), enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  };
+  return walk(data) as Record<string, unknown>;
 }
 
 /**
@@ -234,7 +283,7 @@ function bounded(field: 'tags' | 'categories' | 'authors', names: string[], max:
  * Chinese), whitespace and dots become '-', '/' and other reserved or punctuation
  * characters are removed. May return '' when nothing usable is left.
  */
-export function slugify(input: string): string {
+export function slugify(input: string, maxLength: number = META_LIMITS.slugLength): string {
   const slug = input
     .normalize('NFC')
     .toLowerCase()
@@ -243,9 +292,7 @@ export function slugify(input: string): string {
     .replace(/-{2,}/g, '-')
     .replace(/^[-_]+|[-_]+$/g, '');
   const chars = Array.from(slug);
-  return chars.length <= META_LIMITS.slugLength
-    ? slug
-    : chars.slice(0, META_LIMITS.slugLength).join('').replace(/[-_]+$/, '');
+  return chars.length <= maxLength ? slug : chars.slice(0, maxLength).join('').replace(/[-_]+$/, '');
 }
 
 /**
@@ -262,10 +309,21 @@ export function slugFromFileName(fileName: string): string | null {
   return slug === '' ? null : slug;
 }
 
+/** Unreserved URL characters (letters of any script included): such a slug is kept as written. */
+const URL_SAFE_SLUG = /^[\p{L}\p{M}\p{N}._~-]+$/u;
+
 function slugField(value: unknown, fileName: string, warnings: Warning[]): string | null {
   const text = scalarText(value);
   if (text !== null) {
+    const nfc = text.normalize('NFC');
+    if (URL_SAFE_SLUG.test(nfc) && !/^\.+$/.test(nfc) && Array.from(nfc).length <= META_LIMITS.slugLength) return nfc;
     const slug = slugify(text);
+    if (slug !== '' && slug !== slugify(text, Infinity)) {
+      warnings.push({
+        code: BOUND_CODES.slug,
+        message: `front matter "slug" is longer than ${META_LIMITS.slugLength} characters and was shortened`,
+      });
+    }
     if (slug !== '') return slug;
     warnings.push({
       code: 'invalid_slug',

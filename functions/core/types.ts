@@ -34,6 +34,22 @@ export interface Image {
   color?: string | null;
   /** The URL exactly as written in the article. */
   original: string;
+  /** The cover only: cards cut for link previews; null or absent when none could be cut. */
+  social?: SocialCards | null;
+}
+
+export interface SocialCard {
+  url: string;
+  width: number;
+  height: number;
+}
+
+/** The cover cut for link previews, attention-cropped (the subject stays in frame). */
+export interface SocialCards {
+  /** Open Graph / Twitter large card: 1200×630. */
+  og: SocialCard;
+  /** 1080×1080. */
+  square: SocialCard;
 }
 
 /** `Article.images[]`: one entry per image reference. */

@@ -17,8 +17,12 @@ import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import type { Context } from 'aws-lambda';
 import type { EventPublisher, PublishScheduler } from '../ports';
 import type { ImageStep } from '../core/article';
+import { articleUrl } from '../core/article-url';
 import { errorMessage } from '../core/errors';
 import { rehostImages } from '../core/images/rehost';
+import { createDataApiDriver } from '../adapters/data-api-driver';
+import { createSearchFeed } from '../core/search/feed';
+import { SearchIndex } from '../core/search/index';
 import { createIngestHandler, type BatchResult } from './batch';
 
 const config = loadConfig();
@@ -53,6 +57,19 @@ const images: ImageStep = (input) =>
     image: config.image,
   });
 
+const textDecoder = new TextDecoder();
+const search =
+  config.search &&
+  createSearchFeed({
+    index: new SearchIndex(createDataApiDriver({ ...config.search, resumeWaitMs: 60_000 })),
+    reader: index,
+    readBody: async (key) => {
+      const obj = await objects.get(config.mediaBucket, key);
+      return obj ? textDecoder.decode(obj.body) : null;
+    },
+    log,
+  });
+
 /**
  * Scheduled posts and publish events: EventBridge in AWS when configured; the local stack
  * puts its own timer and events file in through `usePublishing` before any event arrives.
@@ -75,6 +92,8 @@ const run = createIngestHandler(
     images,
     log,
     metrics,
+    search,
+    articleUrl: (a) => (config.articleUrlTemplate && a.slug ? articleUrl(config.articleUrlTemplate, { ...a, slug: a.slug, updated: null }, config.defaultTimezone) : null),
     get scheduler() {
       return publishing.scheduler;
     },

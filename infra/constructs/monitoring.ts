@@ -16,6 +16,10 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 
+/** The API 5xx alarm: the share of requests, in percent, and the fewest requests it judges. */
+export const API_5XX_PERCENT = 1;
+export const API_MIN_REQUESTS = 20;
+
 export interface MonitoringProps {
   ingestQueue: sqs.IQueue;
   deadLetterQueue: sqs.IQueue;
@@ -62,12 +66,23 @@ export class Monitoring extends Construct {
       threshold: props.backlogAgeSeconds ?? 900,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
     });
+    // A rate over a period, not one request: one 5xx (an AWS hiccup, a cold throttle) pages
+    // nobody; more than 1% of at least API_MIN_REQUESTS requests in 5 minutes does.
+    const period = Duration.minutes(5);
     this.apiServerErrorsAlarm = new cloudwatch.Alarm(this, 'ApiServerErrorsAlarm', {
       ...common,
-      alarmDescription: 'The query API answered 5xx (it never should for bad input).',
-      metric: props.api.metricServerError({ period: Duration.minutes(5), statistic: 'Sum' }),
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      alarmDescription: `The query API answered 5xx to more than ${API_5XX_PERCENT}% of requests over 5 minutes (at least ${API_MIN_REQUESTS} requests). Bad input never causes a 5xx: look at the function's logs.`,
+      metric: new cloudwatch.MathExpression({
+        label: 'API 5xx (% of requests)',
+        expression: `IF(requests >= ${API_MIN_REQUESTS}, 100 * errors / requests, 0)`,
+        usingMetrics: {
+          errors: props.api.metricServerError({ period, statistic: 'Sum' }),
+          requests: props.api.metricCount({ period, statistic: 'Sum' }),
+        },
+        period,
+      }),
+      threshold: API_5XX_PERCENT,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
     });
 
     if (props.alarmEmail) {

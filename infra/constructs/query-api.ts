@@ -1,6 +1,11 @@
 /**
- * The public, read-only query API: an HTTP API (API Gateway v2) in front of a small
- * Lambda that may only read the table and the processed bodies.
+ * The read-only query API: an HTTP API (API Gateway v2) in front of a small Lambda that
+ * may only read the table and the processed bodies. Public routes are anonymous; the
+ * operator routes (`/admin`, `/admin/{proxy+}`) take IAM authorization (SigV4, service
+ * execute-api), so API Gateway refuses an unsigned or unauthorized call before the
+ * function runs (and the function checks the IAM context again). CORS is configured
+ * here and only here (functions/api/cors.ts): API Gateway answers preflight itself and
+ * replaces a function's CORS headers.
  *
  * The cursor HMAC key is a Secrets Manager secret generated at deploy time. The template
  * holds only a `{{resolve:secretsmanager:...}}` dynamic reference; CloudFormation puts the
@@ -12,6 +17,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -22,6 +28,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
+import { CORS } from '../../functions/api/cors';
 import { BODY_PREFIX, ENV } from '../../functions/definitions';
 import type { CustomDomain } from '../settings';
 import { tableActions } from './permissions';
@@ -33,6 +40,10 @@ export interface QueryApiProps {
   mediaBaseUrl: string;
   defaultTimezone: string;
   corsAllowedOrigins: string[];
+  /** Front-matter keys the public article shows (PUBLIC_FRONT_MATTER_KEYS); default none. */
+  publicFrontMatterKeys?: string[];
+  /** ARTICLE_URL_TEMPLATE (feeds and sitemap link with it); unset: left out. */
+  articleUrlTemplate?: string;
   throttle: { rateLimit: number; burstLimit: number };
   domain?: CustomDomain;
   architecture: lambda.Architecture;
@@ -96,7 +107,8 @@ export class QueryApi extends Construct {
         [ENV.MEDIA_BUCKET]: props.mediaBucket.bucketName,
         [ENV.MEDIA_BASE_URL]: props.mediaBaseUrl,
         [ENV.DEFAULT_TIMEZONE]: props.defaultTimezone,
-        [ENV.CORS_ALLOWED_ORIGINS]: props.corsAllowedOrigins.join(','),
+        [ENV.PUBLIC_FRONT_MATTER_KEYS]: (props.publicFrontMatterKeys ?? []).join(','),
+        ...(props.articleUrlTemplate ? { [ENV.ARTICLE_URL_TEMPLATE]: props.articleUrlTemplate } : {}),
         [ENV.CURSOR_SECRET]: this.cursorSecret.secretValue.unsafeUnwrap(),
       },
     });
@@ -110,15 +122,19 @@ export class QueryApi extends Construct {
       createDefaultStage: false,
       corsPreflight: {
         allowOrigins: props.corsAllowedOrigins.includes('*') ? ['*'] : props.corsAllowedOrigins,
-        allowMethods: [apigw.CorsHttpMethod.GET, apigw.CorsHttpMethod.HEAD, apigw.CorsHttpMethod.OPTIONS],
-        allowHeaders: ['content-type'],
-        maxAge: Duration.days(1),
+        allowMethods: CORS.allowMethods.map((m) => apigw.CorsHttpMethod[m]),
+        allowHeaders: [...CORS.allowHeaders],
+        exposeHeaders: [...CORS.exposeHeaders],
+        maxAge: Duration.seconds(CORS.maxAgeSeconds),
       },
     });
     const integration = new HttpLambdaIntegration('Lambda', this.handler.function);
-    for (const path of ['/', '/{proxy+}']) {
-      this.api.addRoutes({ path, methods: [apigw.HttpMethod.GET, apigw.HttpMethod.HEAD], integration });
-    }
+    const methods = [apigw.HttpMethod.GET, apigw.HttpMethod.HEAD];
+    // Public: anonymous readers of published articles.
+    for (const path of ['/', '/{proxy+}']) this.api.addRoutes({ path, methods, integration });
+    // Operators: IAM only. API Gateway picks the most specific route, so /admin/... never falls to /{proxy+}.
+    const iamAuthorizer = new HttpIamAuthorizer();
+    for (const path of ['/admin', '/admin/{proxy+}']) this.api.addRoutes({ path, methods, integration, authorizer: iamAuthorizer });
 
     if (props.domain) {
       this.domainName = new apigw.DomainName(this, 'Domain', {
@@ -150,7 +166,7 @@ export class QueryApi extends Construct {
       [
         {
           id: 'AwsSolutions-APIG4',
-          reason: 'A public, read-only content API by design: it serves published articles to anonymous readers. Writing happens only through IAM-authorized S3 uploads.',
+          reason: 'A public, read-only content API by design: it serves published articles to anonymous readers. The operator routes (/admin/*) have IAM authorization; writing happens only through IAM-authorized S3 uploads.',
         },
       ],
       true,

@@ -1,6 +1,9 @@
 // The viewer: a static page on the public query API of the same origin. Every string from
 // the API goes in as text; only an article's `html`, which the pipeline has sanitized,
 // is inserted as markup (and the page's CSP would still refuse any script in it).
+// The Problems view needs what only operators see (failures, warnings): it reads the
+// operator routes through the local stack's signing path /viewer/operator/ (local/viewer.ts).
+const OPERATOR = '/viewer/operator';
 
 const main = document.getElementById('main');
 const statusLine = document.getElementById('status');
@@ -91,7 +94,7 @@ function card(a) {
     h('article', { class: 'card' },
       a.cover ? picture(a.cover, { sizes: '(min-width: 1100px) 350px, (min-width: 700px) 45vw, 100vw', className: 'cover' }) : null,
       h('div', { class: 'card-body' },
-        h('h2', {}, h('a', { href: `#/article/${a.id}`, class: 'stretched' }, a.title || a.sourceKey)),
+        h('h2', {}, h('a', { href: `#/article/${a.id}`, class: 'stretched' }, a.title || a.slug)),
         meta(a),
         a.excerpt ? h('p', { class: 'excerpt' }, a.excerpt) : null,
         chips(a))));
@@ -168,9 +171,11 @@ function warningList(warnings) {
     h('li', {}, h('code', {}, w.code), ' ', w.message, w.url ? [' ', h('span', { class: 'url' }, w.url)] : null)));
 }
 
-async function articleView(id, isCurrent) {
+/** One article: published through the public route, any other (`operator`) through the operator one. */
+async function articleView(id, isCurrent, operator = false) {
   say('Loading article…', true);
-  const a = await api(`/articles/${encodeURIComponent(id)}`);
+  const a = await api(`${operator ? `${OPERATOR}/articles` : '/articles'}/${encodeURIComponent(id)}`);
+  const name = a.title || a.sourceKey || a.slug;
   if (!isCurrent()) return;
   const body = h('div', { class: 'prose' });
   body.innerHTML = a.html; // sanitized by the pipeline; inserted as markup, never evaluated
@@ -178,17 +183,17 @@ async function articleView(id, isCurrent) {
   const hero = a.cover && !a.images.some((i) => i.original === a.cover.original)
     ? picture(a.cover, { sizes: '(min-width: 820px) 760px, 100vw', className: 'hero', eager: true })
     : null;
-  document.title = `${a.title || a.sourceKey} · article-pipeline`;
+  document.title = `${name} · article-pipeline`;
   main.replaceChildren(h('article', { class: 'full' },
     h('p', { class: 'back' }, h('a', { href: listHash }, '← All articles')),
-    h('header', {}, h('h1', { tabindex: -1 }, a.title || a.sourceKey), meta(a, dayTime), chips(a)),
+    h('header', {}, h('h1', { tabindex: -1 }, name), meta(a, dayTime), chips(a)),
     a.error ? h('div', { class: 'problem', role: 'note' }, h('h2', {}, 'Failed'), h('p', {}, h('code', {}, a.error.code), ' ', a.error.message)) : null,
-    a.warnings.length ? h('details', { class: 'problem' }, h('summary', {}, `${a.warnings.length} warning${a.warnings.length === 1 ? '' : 's'}`), warningList(a.warnings)) : null,
+    a.warnings?.length ? h('details', { class: 'problem' }, h('summary', {}, `${a.warnings.length} warning${a.warnings.length === 1 ? '' : 's'}`), warningList(a.warnings)) : null,
     hero,
     body,
-    h('footer', { class: 'meta' }, 'Source ', h('code', {}, a.sourceKey), ' · processed ', time(a.processedAt, dayTime)),
+    h('footer', { class: 'meta' }, a.sourceKey ? ['Source ', h('code', {}, a.sourceKey), ' · processed '] : 'Processed ', time(a.processedAt, dayTime)),
   ));
-  say(`Article loaded: ${a.title || a.sourceKey}.`);
+  say(`Article loaded: ${name}.`);
 }
 
 async function problemsView(isCurrent) {
@@ -203,10 +208,10 @@ async function problemsView(isCurrent) {
   let warnedCount = 0;
 
   const loadFailed = async () => {
-    const p = await api(`/articles?${query({ status: 'failed', limit: 50, cursor: failedCursor })}`);
+    const p = await api(`${OPERATOR}/articles?${query({ status: 'failed', limit: 50, cursor: failedCursor })}`);
     failedCount += p.items.length;
     failedRows.append(...p.items.map((a) => h('tr', {},
-      h('th', { scope: 'row' }, h('a', { href: `#/article/${a.id}` }, a.sourceKey)),
+      h('th', { scope: 'row' }, h('a', { href: `#/operator/article/${a.id}` }, a.sourceKey)),
       h('td', {}, h('code', {}, a.error?.code ?? 'unknown')),
       h('td', {}, a.error?.message ?? ''),
       h('td', {}, time(a.processedAt)))));
@@ -216,12 +221,12 @@ async function problemsView(isCurrent) {
   };
   // The API has no "has warnings" filter: read published pages and keep those with warnings.
   const loadWarned = async () => {
-    const p = await api(`/articles?${query({ limit: 100, cursor: warnCursor })}`);
+    const p = await api(`${OPERATOR}/articles?${query({ limit: 100, cursor: warnCursor })}`);
     checked += p.items.length;
     const hits = p.items.filter((a) => a.warnings.length);
     warnedCount += hits.length;
     warned.append(...hits.map((a) => h('li', {},
-      h('h3', {}, h('a', { href: `#/article/${a.id}` }, a.title || a.sourceKey)),
+      h('h3', {}, h('a', { href: `#/operator/article/${a.id}` }, a.title || a.sourceKey)),
       h('p', { class: 'meta' }, h('code', {}, a.sourceKey)),
       warningList(a.warnings))));
     warnCursor = p.nextCursor;
@@ -254,6 +259,49 @@ async function problemsView(isCurrent) {
   say(`${failedCount} failed, ${warnedCount} with warnings.`);
 }
 
+/** The snippet is escaped HTML with <mark>: rebuilt as text and mark elements only. */
+function snippetNode(snippet) {
+  const parsed = new DOMParser().parseFromString(`<p>${snippet}</p>`, 'text/html').body.firstChild;
+  const p = h('p', { class: 'snippet' });
+  for (const node of parsed?.childNodes ?? []) p.append(node.nodeName === 'MARK' ? h('mark', {}, node.textContent) : document.createTextNode(node.textContent ?? ''));
+  return p;
+}
+
+async function searchView(params, isCurrent) {
+  const q = params.get('q') ?? '';
+  document.getElementById('search-q').value = q;
+  say('Searching…', true);
+  const page = await api(`/search?${query({ q, limit: PAGE_SIZE })}`);
+  if (!isCurrent()) return;
+  const list = h('ol', { class: 'cards' });
+  let cursor = null;
+  const more = moreButton('More results', async () => {
+    add(await api(`/search?${query({ q, limit: PAGE_SIZE, cursor })}`));
+    return shown();
+  });
+  const add = (p) => {
+    list.append(...p.items.map((a) => {
+      const li = card(a);
+      li.querySelector('.card-body')?.append(snippetNode(a.snippet));
+      return li;
+    }));
+    cursor = p.nextCursor;
+    more.hidden = !cursor;
+  };
+  const shown = () => `${list.children.length} result${list.children.length === 1 ? '' : 's'} for “${q}”${cursor ? ', more available' : ''}.`;
+  add(page);
+  listHash = location.hash;
+  document.title = `Search: ${q} · article-pipeline`;
+  main.replaceChildren(h('h1', { tabindex: -1 }, `Search: ${q}`), list.children.length ? list : h('p', { class: 'empty' }, 'No published article matches.'), more);
+  say(shown());
+}
+
+document.getElementById('search-form')?.addEventListener('submit', (e) => {
+  e.preventDefault();
+  const q = document.getElementById('search-q').value.trim();
+  if (q) location.hash = `#/search?${new URLSearchParams({ q })}`;
+});
+
 function setNav(view) {
   for (const link of document.querySelectorAll('nav a[data-view]')) {
     if (link.dataset.view === view) link.setAttribute('aria-current', 'page');
@@ -265,12 +313,13 @@ async function render(moveFocus) {
   const [path, search = ''] = (location.hash.slice(1) || '/').split('?');
   const id = ++renderId;
   const isCurrent = () => id === renderId;
-  const article = /^\/article\/([A-Za-z0-9_-]{1,64})$/.exec(path);
-  setNav(path === '/problems' ? 'problems' : 'list');
+  const article = /^(\/operator)?\/article\/([A-Za-z0-9_-]{1,64})$/.exec(path);
+  setNav(path === '/problems' || article?.[1] ? 'problems' : 'list');
   main.setAttribute('aria-busy', 'true');
   try {
-    if (article) await articleView(article[1], isCurrent);
+    if (article) await articleView(article[2], isCurrent, Boolean(article[1]));
     else if (path === '/problems') await problemsView(isCurrent);
+    else if (path === '/search') await searchView(new URLSearchParams(search), isCurrent);
     else if (path === '/') await listView(new URLSearchParams(search), isCurrent);
     else {
       main.replaceChildren(h('h1', { tabindex: -1 }, 'Not found'), h('p', {}, h('a', { href: '#/' }, 'Back to the articles')));

@@ -57,6 +57,7 @@ function deployedEnv(variables: Record<string, unknown>): Record<string, string>
     if (typeof value === 'string') env[name] = value;
     else if (name === ENV.MEDIA_BASE_URL) env[name] = 'https://media.example.test';
     else if (name === ENV.CURSOR_SECRET) env[name] = 'a-test-cursor-secret-of-some-length-0123456789';
+    else if (name.endsWith('_ARN')) env[name] = `arn:aws:service:us-east-1:123456789012:stand-in:${name.toLowerCase()}`;
     else env[name] = `resolved-${name.toLowerCase()}`;
   }
   return env;
@@ -104,12 +105,14 @@ describe('the default (x86_64) bundles', () => {
     expect(inputs.some((i) => i.startsWith('functions/ingest/'))).toBe(true);
     expect(fromPackage(inputs, 'sharp')).toEqual([]);
     expect(fromPackage(inputs, '@img')).toEqual([]);
+    // PGlite (WebAssembly PostgreSQL) is for the local stack and tests; Lambdas use the Data API.
+    expect(fromPackage(inputs, '@electric-sql/pglite')).toEqual([]);
   });
 
   it('give the API bundle none of sharp, cheerio, markdown-it, sanitize-html, and no node_modules', () => {
     const inputs = inputsOf(apiDir);
     expect(inputs.some((i) => i.startsWith('functions/api/'))).toBe(true);
-    for (const pkg of INGEST_ONLY) expect(fromPackage(inputs, pkg), pkg).toEqual([]);
+    for (const pkg of [...INGEST_ONLY, '@electric-sql/pglite']) expect(fromPackage(inputs, pkg), pkg).toEqual([]);
     expect(inputs.filter((i) => i.startsWith('functions/ingest/'))).toEqual([]);
     expect(existsSync(join(apiDir, 'node_modules'))).toBe(false);
   });

@@ -3,7 +3,7 @@
  * instance metadata, no Docker. Telemetry, notices and the version check are switched off
  * so the CLI talks to nothing.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,4 +65,39 @@ describe('npx cdk synth', () => {
     expect((await run('npx', ['tsx', '-e', 'process.stdout.write(process.version)'], 60_000)).stdout).toBe(process.version);
     expect(JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')).app).toBe('npx tsx infra/app.ts');
   });
+  /** Stderr of a run that must fail: its own line, never a Node stack trace. */
+  const oneLine = (run: SpawnSyncReturns<string>) => {
+    expect(run.status, run.stderr).not.toBe(0);
+    const ours = run.stderr.split('\n').filter((l) => l.startsWith('cdk synth: '));
+    expect(ours, run.stderr).toHaveLength(1);
+    expect(run.stderr).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
+    return ours[0]!;
+  };
+
+  it('fails on a misspelt context key, naming the valid ones', () => {
+    const run = spawnSync(
+      'npx',
+      ['cdk', 'synth', '--quiet', '--no-notices', '--no-version-reporting', '-o', mkdtempSync(join(outdir, 'bad-')), '-c', 'imageFormat=avif'],
+      { cwd: PROJECT_ROOT, env: offlineEnv(), encoding: 'utf8', timeout: 240_000 },
+    );
+    const line = oneLine(run);
+    expect(line).toContain('unknown context key "imageFormat" (did you mean "imageFormats"?)');
+    expect(line).toContain('the valid keys are: stage, architecture,');
+  }, 250_000);
+
+  it('ends a bad value and a missing arm64 sharp in one clear line', () => {
+    // The app as the CLI runs it (cdk.json's command), context in CDK_CONTEXT_JSON as the CLI passes it.
+    const app = (context: Record<string, string>) =>
+      spawnSync(process.execPath, ['--import', 'tsx', 'infra/app.ts'], {
+        cwd: PROJECT_ROOT,
+        env: { ...offlineEnv(), CDK_OUTDIR: mkdtempSync(join(outdir, 'app-')), CDK_CONTEXT_JSON: JSON.stringify(context) },
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+    expect(oneLine(app({ architecture: 'arm' }))).toContain('architecture must be x86_64 or arm64, got "arm"');
+    const empty = mkdtempSync(join(outdir, 'no-sharp-'));
+    expect(oneLine(app({ architecture: 'arm64', sharpModulesDir: empty }))).toMatch(
+      /sharp for Lambda \(linux-arm64\) is missing: .* npm install --prefix .*--cpu=arm64/,
+    );
+  }, 250_000);
 });

@@ -5,7 +5,11 @@
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/definitions';
-import { DEFAULT_SETTINGS, SettingsError, readSettings } from '../../infra/settings';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { PROJECT_ROOT } from '../../infra/bundling';
+import { CONTEXT_KEYS, DEFAULT_SETTINGS, SettingsError, readSettings } from '../../infra/settings';
 import { synthPipeline, type Synthesized } from './helpers';
 
 const fromContext = (context: Record<string, unknown>) => readSettings({ tryGetContext: (key: string) => context[key] });
@@ -26,6 +30,12 @@ describe('readSettings', () => {
     expect(s.apiDomain).toBeUndefined();
     expect(s.mediaDomain).toBeUndefined();
     expect(s.alarmEmail).toBeUndefined();
+    expect(s.articleUrlTemplate).toBeUndefined();
+  });
+
+  it('takes articleUrlTemplate, checked by the rules of the functions', () => {
+    expect(fromContext({ articleUrlTemplate: 'https://example.com/{yyyy}/{slug}/' }).articleUrlTemplate).toBe('https://example.com/{yyyy}/{slug}/');
+    expect(() => fromContext({ articleUrlTemplate: 'https://example.com/{year}/' })).toThrow(/ARTICLE_URL_TEMPLATE has an unknown placeholder/);
   });
 
   it('accepts strings from -c and numbers or arrays from cdk.json', () => {
@@ -52,6 +62,11 @@ describe('readSettings', () => {
     expect(s.ingestMemoryMb).toBe(2048);
   });
 
+  it('keeps unused media 7 days unless told otherwise', () => {
+    expect(fromContext({}).mediaGcGraceSeconds).toBe(7 * 86_400);
+    expect(fromContext({ mediaGcGraceSeconds: '86400' }).mediaGcGraceSeconds).toBe(86_400);
+  });
+
   it('never lets context open the SSRF guard', () => {
     const s = fromContext({ imageFetchAllowPrivateHosts: '127.0.0.1:80', IMAGE_FETCH_ALLOW_PRIVATE_HOSTS: '127.0.0.1:80' });
     expect(s.ingestTuning).toEqual({});
@@ -68,7 +83,11 @@ describe('readSettings', () => {
     [{ ingestMemoryMb: '1.5' }, /ingestMemoryMb must be a whole number/],
     [{ ingestTimeoutSeconds: 901 }, /ingestTimeoutSeconds must be a whole number from 10 to 900/],
     [{ alarmEmail: 'ops' }, /alarmEmail is not an e-mail address/],
+    // A grace period shorter than an ingest attempt plus a sweep could take what an event still uses.
+    [{ mediaGcGraceSeconds: 1000 }, /mediaGcGraceSeconds must be a whole number from 1020 to/],
+    [{ ingestTimeoutSeconds: 900, mediaGcGraceSeconds: 1020 }, /mediaGcGraceSeconds must be a whole number from 1800 to/],
     [{ corsAllowedOrigins: 'example.com' }, /corsAllowedOrigins entries/],
+    [{ publicFrontMatterKeys: 'title,a b' }, /PUBLIC_FRONT_MATTER_KEYS/],
     [{ apiDomainName: 'api.example.com' }, /apiDomainName and apiCertificateArn must be given together/],
     [{ apiDomainName: 'api.example.com', apiCertificateArn: 'arn:nope' }, /not an ACM certificate ARN/],
     [
@@ -78,6 +97,23 @@ describe('readSettings', () => {
   ])('rejects %j', (context, message) => {
     expect(() => fromContext(context)).toThrow(SettingsError);
     expect(() => fromContext(context)).toThrow(message);
+  });
+});
+
+describe('unknown context keys', () => {
+  const withApp = (context: Record<string, unknown>) => () => readSettings(new App({ context }).node);
+
+  it('fail synth, with the closest valid key and the list of valid ones', () => {
+    expect(withApp({ imageFormat: 'avif' })).toThrow(SettingsError);
+    expect(withApp({ imageFormat: 'avif' })).toThrow(/unknown context key "imageFormat" \(did you mean "imageFormats"\?\); the valid keys are: stage, architecture, .*imageFormats/);
+    expect(withApp({ Stage: 'prod', zzz: 1 })).toThrow(/unknown context keys "Stage" \(did you mean "stage"\?\), "zzz";/);
+    for (const key of CONTEXT_KEYS) expect(CONTEXT_KEYS.filter((k) => k === key)).toHaveLength(1);
+  });
+
+  it("accept every valid key, cdk.json's own context and the CDK's flags and lookups", () => {
+    const cdkJson = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')).context as Record<string, unknown>;
+    expect(withApp({ ...cdkJson, 'aws:cdk:bundling-stacks': [], 'availability-zones:account=1:region=x': [] })).not.toThrow();
+    expect(withApp({ imageFormats: 'avif', ingestBatchSize: 2, sharpModulesDir: '/x' })).not.toThrow();
   });
 });
 
@@ -106,6 +142,7 @@ describe('context reaches the template', () => {
         imageWidths: '320,640',
         imageFormats: 'avif,webp',
         corsAllowedOrigins: 'https://a.example,https://b.example',
+        publicFrontMatterKeys: 'subtitle, series',
         apiThrottleRate: 10,
         apiThrottleBurst: 20,
         ingestMemoryMb: 2048,
@@ -160,7 +197,9 @@ describe('context reaches the template', () => {
 
   it('configures the API: origins, throttling, custom domain with TLS 1.2', () => {
     expect(apiFn().Architectures).toEqual(['arm64']);
-    expect(apiFn().Environment.Variables[ENV.CORS_ALLOWED_ORIGINS]).toBe('https://a.example,https://b.example');
+    // CORS is the HTTP API's only (API Gateway drops a function's CORS headers).
+    expect(apiFn().Environment.Variables[ENV.CORS_ALLOWED_ORIGINS]).toBeUndefined();
+    expect(apiFn().Environment.Variables[ENV.PUBLIC_FRONT_MATTER_KEYS]).toBe('subtitle,series');
     expect(only('AWS::ApiGatewayV2::Api').CorsConfiguration.AllowOrigins).toEqual(['https://a.example', 'https://b.example']);
     expect(only('AWS::ApiGatewayV2::Stage').DefaultRouteSettings).toEqual({ ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 });
     const domain = only('AWS::ApiGatewayV2::DomainName');

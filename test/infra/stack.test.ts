@@ -5,7 +5,7 @@
  */
 import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARTICLE_SUFFIXES, ENV, TABLE } from '../../functions/definitions';
+import { ENV, TABLE, isArticleKey } from '../../functions/definitions';
 import { TABLE_WRITE_ACTIONS } from '../../infra/constructs/permissions';
 import { DEFAULT_SETTINGS } from '../../infra/settings';
 import type { ArticlePipelineStack } from '../../infra/stack';
@@ -25,6 +25,13 @@ const single = (type: string) => {
   return found[0]![1];
 };
 const getAtt = (id: string, attr: string) => ({ 'Fn::GetAtt': [id, attr] });
+
+function roleStatements(role: { node: { defaultChild?: unknown } }) {
+  const roleId = logicalId(role);
+  return ofType('AWS::IAM::Policy')
+    .filter(([, r]) => r.Properties.Roles.some((ref: { Ref: string }) => ref.Ref === roleId))
+    .flatMap(([, r]) => r.Properties.PolicyDocument.Statement as Record<string, any>[]);
+}
 
 beforeAll(() => {
   synth = synthPipeline();
@@ -169,13 +176,6 @@ describe('IAM least privilege', () => {
     }
   });
 
-  function roleStatements(role: { node: { defaultChild?: unknown } }) {
-    const roleId = logicalId(role);
-    return ofType('AWS::IAM::Policy')
-      .filter(([, r]) => r.Properties.Roles.some((ref: { Ref: string }) => ref.Ref === roleId))
-      .flatMap(([, r]) => r.Properties.PolicyDocument.Statement as Record<string, any>[]);
-  }
-
   it('lets ingest only read the upload bucket, and write media under img/ and bodies/ only', () => {
     const upload = logicalId(stack.storage.uploadBucket);
     const media = logicalId(stack.storage.mediaBucket);
@@ -202,6 +202,42 @@ describe('IAM least privilege', () => {
     expect(JSON.stringify(s3[0]!.Resource)).toContain('/bodies/*');
     const dynamo = statements.filter((s) => asList(s.Action).some((a) => String(a).startsWith('dynamodb:')));
     expect(new Set(dynamo.flatMap((s) => asList(s.Action)))).toEqual(new Set(['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query']));
+  });
+});
+
+describe('media sweeper', () => {
+  const fnId = () => logicalId(stack.mediaGc.handler.function);
+
+  it('runs the sweeper once a day, with the grace period and the ingest image settings', () => {
+    const rules = ofType('AWS::Events::Rule').filter(([, r]) => r.Properties.Targets?.some((t: any) => JSON.stringify(t.Arn).includes(fnId())));
+    expect(rules).toHaveLength(1);
+    expect(rules[0]![1].Properties.ScheduleExpression).toBe('rate(1 day)');
+    expect(rules[0]![1].Properties.State).toBe('ENABLED');
+    const fn = resources[fnId()]!.Properties;
+    expect(fn.Timeout).toBe(900);
+    expect(fn.Environment.Variables[ENV.MEDIA_GC_GRACE_SECONDS]).toBe(String(7 * 86_400));
+    expect(fn.Environment.Variables[ENV.INCOMING_BUCKET]).toBeUndefined();
+  });
+
+  it('may delete only under img/ and bodies/, and write only image items of the table', () => {
+    const media = logicalId(stack.storage.mediaBucket);
+    const statements = roleStatements(stack.mediaGc.handler.role);
+    const deletes = statements.filter((s) => asList(s.Action).some((a) => actionCovers(String(a), 's3:DeleteObject')));
+    expect(deletes.flatMap((s) => asList(s.Resource)).map((r) => JSON.stringify(r)).sort()).toEqual([
+      expect.stringMatching(new RegExp(`${media}.*/bodies/\\*`)),
+      expect.stringMatching(new RegExp(`${media}.*/img/\\*`)),
+    ]);
+    for (const s of statements) expect(asList(s.Action).some((a) => actionCovers(String(a), 's3:PutObject')), JSON.stringify(s)).toBe(false);
+    const list = statements.find((s) => asList(s.Action).includes('s3:ListBucket'))!;
+    expect(list.Condition).toEqual({ StringLike: { 's3:prefix': ['img/*', 'bodies/*'] } });
+    const writes = statements.filter((s) => asList(s.Action).some((a) => TABLE_WRITE_ACTIONS.some((w) => actionCovers(String(a), w))));
+    expect(writes).toHaveLength(1);
+    expect(writes[0]!.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['IMG#*', 'IMGURL#*'] } });
+  });
+
+  it('is the only role that may scan the table', () => {
+    const scanners = policyStatements(template).filter(({ statement }) => asList(statement.Action).some((a) => actionCovers(String(a), 'dynamodb:Scan')));
+    expect(scanners.map((s) => s.holder)).toEqual([expect.stringMatching(/^MediaGcHandlerRoleDefaultPolicy/)]);
   });
 });
 
@@ -276,43 +312,62 @@ describe('ingest', () => {
     expect(env.POWERTOOLS_METRICS_NAMESPACE).toBe('ArticlePipeline');
   });
 
-  it('notifies the queue on create and remove, for every article suffix', () => {
+  it('notifies the queue of every object created or removed: the handler decides with isArticleKey', () => {
     const notifications = single('Custom::S3BucketNotifications');
     expect(notifications.Properties.BucketName).toEqual({ Ref: logicalId(stack.storage.uploadBucket) });
     const configs = notifications.Properties.NotificationConfiguration.QueueConfigurations as Record<string, any>[];
-    for (const event of ['s3:ObjectCreated:*', 's3:ObjectRemoved:*']) {
-      for (const suffix of ARTICLE_SUFFIXES) {
-        expect(configs, `${event} ${suffix}`).toContainEqual({
-          Events: [event],
-          Filter: { Key: { FilterRules: [{ Name: 'suffix', Value: suffix }] } },
-          QueueArn: getAtt(logicalId(stack.ingest.queue), 'Arn'),
-        });
-      }
-    }
-    // Nothing else triggers ingest: assets are any other object.
-    expect(configs.every((c) => ARTICLE_SUFFIXES.some((s) => s === c.Filter.Key.FilterRules[0].Value.toLowerCase()))).toBe(true);
+    // No suffix filter: S3's are case-sensitive, so `Post.Md` (an article locally) would be stored but never processed.
+    expect(configs).toEqual([
+      { Events: ['s3:ObjectCreated:*'], QueueArn: getAtt(logicalId(stack.ingest.queue), 'Arn') },
+      { Events: ['s3:ObjectRemoved:*'], QueueArn: getAtt(logicalId(stack.ingest.queue), 'Arn') },
+    ]);
+    // So every key the rule calls an article, in any case, reaches the handler, and the rule decides.
+    for (const key of ['a/Post.Md', 'b/POST.MARKDOWN', 'c/page.Html', 'd/x.htm']) expect(isArticleKey(key), key).toBe(true);
+    for (const key of ['a/photo.JPG', 'b/post.md.bak', 'c/notes.txt']) expect(isArticleKey(key), key).toBe(false);
   });
 });
 
 describe('query API', () => {
-  it('is an HTTP API with CORS for GET, HEAD and OPTIONS', () => {
+  it('is an HTTP API whose CORS (the only CORS browsers see) exposes etag and allows If-None-Match', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
       ProtocolType: 'HTTP',
       CorsConfiguration: Match.objectLike({
         AllowMethods: Match.arrayEquals(['GET', 'HEAD', 'OPTIONS']),
         AllowOrigins: ['*'],
+        AllowHeaders: Match.arrayWith(['if-none-match', 'authorization', 'x-amz-date']),
+        ExposeHeaders: ['etag'],
+        MaxAge: 86400,
       }),
     });
+    // The function sends none of its own (API Gateway would drop them): no CORS setting reaches it.
+    const env = stack.resolve((stack.queryApi.handler.function.node.defaultChild as any).environment).variables;
+    expect(env).not.toHaveProperty('CORS_ALLOWED_ORIGINS');
   });
 
-  it('routes GET and HEAD on / and /{proxy+} to the function', () => {
+  it('routes GET and HEAD on /, /{proxy+}, /admin and /admin/{proxy+} to the function', () => {
     const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey);
-    expect(new Set(routes)).toEqual(new Set(['GET /', 'HEAD /', 'GET /{proxy+}', 'HEAD /{proxy+}']));
+    expect(new Set(routes)).toEqual(
+      new Set(['GET /', 'HEAD /', 'GET /{proxy+}', 'HEAD /{proxy+}', 'GET /admin', 'HEAD /admin', 'GET /admin/{proxy+}', 'HEAD /admin/{proxy+}']),
+    );
     template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
       IntegrationUri: getAtt(logicalId(stack.queryApi.handler.function), 'Arn'),
       PayloadFormatVersion: '2.0',
     });
+  });
+
+  it('authorizes every /admin route with IAM and leaves nothing else there public', () => {
+    const routes = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
+    const admin = routes.filter((r) => / \/admin(\/|$)/.test(r.RouteKey));
+    expect(admin).toHaveLength(4);
+    for (const r of admin) expect(r.AuthorizationType, r.RouteKey).toBe('AWS_IAM');
+    // Public routes are anonymous, and none of them is an /admin path.
+    for (const r of routes.filter((x) => !admin.includes(x))) {
+      expect(r.AuthorizationType ?? 'NONE', r.RouteKey).toBe('NONE');
+      expect(r.RouteKey).toMatch(/^(GET|HEAD) \/(\{proxy\+\})?$/);
+    }
+    // No resource policy or permission opens the operator routes to anyone else.
+    expect(ofType('AWS::ApiGatewayV2::Authorizer')).toEqual([]);
   });
 
   it('throttles the stage and writes JSON access logs to a log group', () => {
@@ -339,7 +394,10 @@ describe('query API', () => {
     expect(env[ENV.TABLE_NAME]).toEqual({ Ref: logicalId(stack.storage.table) });
     expect(env[ENV.MEDIA_BUCKET]).toEqual({ Ref: logicalId(stack.storage.mediaBucket) });
     expect(env[ENV.MEDIA_BASE_URL]).toBeDefined();
-    expect(env[ENV.CORS_ALLOWED_ORIGINS]).toBe('*');
+    // CORS is API Gateway's (functions/api/cors.ts); the public front matter is none by default.
+    expect(env[ENV.CORS_ALLOWED_ORIGINS]).toBeUndefined();
+    expect(env[ENV.PUBLIC_FRONT_MATTER_KEYS]).toBe('');
+    expect(env[ENV.ARTICLE_URL_TEMPLATE]).toBeUndefined(); // context articleUrlTemplate sets it
     expect(env[ENV.INCOMING_BUCKET]).toBeUndefined();
     // Cold start: no source-map parsing for the API (the ingest function keeps it).
     expect(env.NODE_OPTIONS).toBeUndefined();
@@ -393,11 +451,18 @@ describe('monitoring and outputs', () => {
       MetricName: 'Errors',
       Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(stack.ingest.handler.function) } }],
     });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'AWS/ApiGateway',
-      MetricName: '5xx',
-      Dimensions: [{ Name: 'ApiId', Value: { Ref: logicalId(stack.queryApi.api) } }],
-    });
+  });
+
+  it('alarms on the API 5xx rate over 5 minutes (metric math, a minimum count), not on one error', () => {
+    const alarm = template.toJSON().Resources[logicalId(stack.monitoring.apiServerErrorsAlarm)].Properties;
+    expect(alarm.MetricName).toBeUndefined();
+    expect(alarm).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 1, TreatMissingData: 'notBreaching' });
+    const byId = Object.fromEntries(alarm.Metrics.map((m: any) => [m.Id, m]));
+    expect(byId.expr_1?.Expression ?? alarm.Metrics.find((m: any) => m.Expression).Expression).toBe('IF(requests >= 20, 100 * errors / requests, 0)');
+    const api = { Name: 'ApiId', Value: { Ref: logicalId(stack.queryApi.api) } };
+    expect(byId.errors.MetricStat).toMatchObject({ Metric: { Namespace: 'AWS/ApiGateway', MetricName: '5xx', Dimensions: [api] }, Period: 300, Stat: 'Sum' });
+    expect(byId.requests.MetricStat).toMatchObject({ Metric: { Namespace: 'AWS/ApiGateway', MetricName: 'Count', Dimensions: [api] }, Period: 300, Stat: 'Sum' });
+    expect(byId.errors.ReturnData).toBe(false);
   });
 
   it('creates no alarm topic unless alarmEmail is set', () => {

@@ -3,7 +3,7 @@
  * served by the demo's own origin (on a port the test stack allows), processed, and read
  * back through the API; a second run finds them unchanged.
  */
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import * as cheerio from 'cheerio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../local/stack';
 import { DemoError, EXAMPLES_DIR, PLACEHOLDER_HOST, formatReport, loadExamples, runDemo, type DemoResult } from '../../scripts/demo-lib';
-import { api, findBySourceKey, stack, uniq } from './helpers';
+import { adminApi, api, findBySourceKey, stack, uniq } from './helpers';
 
 const MEDIA_IMG = `${stack.s3Endpoint}/${stack.mediaBucket}/img/`;
 
@@ -20,7 +20,9 @@ const EXPECTED: Record<string, { status: 'published' | 'draft'; images: number }
   'draft-autumn-plans.md': { status: 'draft', images: 1 },
   'hexo-west-lake.md': { status: 'published', images: 2 },
   'html-lazy-gallery.html': { status: 'published', images: 4 },
+  'hexo-lotus-pond.md': { status: 'published', images: 1 },
   'hugo-harbour-at-dusk.md': { status: 'published', images: 1 },
+  'hugo-lighthouse/index.md': { status: 'published', images: 1 },
   'jekyll-garden-notes.md': { status: 'published', images: 3 },
 };
 
@@ -37,7 +39,7 @@ describe('loadExamples', () => {
     expect(examples.map((e) => e.file).sort()).toEqual(Object.keys(EXPECTED).sort());
     for (const e of examples) {
       expect(e.text).not.toContain(PLACEHOLDER_HOST);
-      expect(e.text).toContain('http://127.0.0.1:12345/');
+      if (readFileSync(join(EXAMPLES_DIR, e.file), 'utf8').includes(PLACEHOLDER_HOST)) expect(e.text).toContain('http://127.0.0.1:12345/');
     }
   });
 });
@@ -50,7 +52,7 @@ describe('npm run demo', () => {
 
   beforeAll(async () => {
     first = await runDemo({ ...base, originPort: stack.demoOriginPort, prefix, log: (l) => lines.push(l) });
-    for (const row of first.rows) articles.set(row.file, (await api(`/articles/${row.id}`)).body);
+    for (const row of first.rows) articles.set(row.file, (await adminApi(`/admin/articles/${row.id}`)).body);
   });
 
   it('processes every example as new, with no failure', () => {
@@ -88,6 +90,8 @@ describe('npm run demo', () => {
       const lazyAttrs = $('[data-src], [data-original], [data-lazy-src], [data-srcset]');
       expect(lazyAttrs.length, file).toBe(0);
       expect(a.cover?.url.startsWith(MEDIA_IMG), file).toBe(true);
+      expect(a.cover?.social?.og, file).toMatchObject({ width: 1200, height: 630, url: expect.stringContaining(MEDIA_IMG) });
+      expect(a.cover?.social?.square, file).toMatchObject({ width: 1080, height: 1080, url: expect.stringContaining(MEDIA_IMG) });
       expect(a.warnings, file).toEqual([]);
     }
   });
@@ -107,9 +111,34 @@ describe('npm run demo', () => {
     const jekyll = articles.get('jekyll-garden-notes.md');
     expect(jekyll.images.map((i: any) => i.original)).toContain('images/seed-tray.png');
 
+    // Generator tags: Hexo's asset_img (post asset folder) and Hugo's figure (page bundle).
+    const lotus = articles.get('hexo-lotus-pond.md');
+    expect(lotus.images.map((i: any) => i.original)).toEqual(['hexo-lotus-pond/lotus.jpg']);
+    expect(lotus.html).toMatch(/<figure><picture><source type="image\/webp"[^]*<\/picture><figcaption>曲院风荷的荷花池<\/figcaption><\/figure>/);
+    expect(lotus.html).toContain('<code class="language-yaml"># 相机与镜头');
+    expect(lotus.title).toBe('荷花池边的午后');
+    const lighthouse = articles.get('hugo-lighthouse/index.md');
+    expect(lighthouse.slug).toBe('lighthouse-low-tide');
+    expect(lighthouse.images.map((i: any) => i.original)).toEqual(['lighthouse.jpg']);
+    expect(lighthouse.html).toMatch(/<figure><picture>[^]*alt="A white lighthouse above wet sand"[^]*<figcaption>Low tide at <em>Lindesnes<\/em> Photo: Maren Olsen<\/figcaption><\/figure>/);
+    expect(lighthouse.html).toContain('<code class="language-toml"># Hugo renders');
+    for (const a of [lotus, lighthouse]) expect(a.html).not.toMatch(/\{\{|\{%/);
+
     const lazy = articles.get('html-lazy-gallery.html');
     expect(lazy.html).not.toContain('<script');
     expect(lazy.images.some((i: any) => i.url.endsWith('.gif'))).toBe(true);
+  });
+
+  it('puts the Chinese Hexo article into the feeds of its category: characters, re-hosted cover and body images', async () => {
+    const hexo = articles.get('hexo-west-lake.md');
+    const q = `?category=${encodeURIComponent('旅行')}`;
+    const json = (await api(`/feed.json${q}`)).body;
+    const entry = json.items.find((i: any) => i.id === `urn:article-pipeline:article:${hexo.id}`);
+    expect(entry).toMatchObject({ title: hexo.title, image: hexo.cover.url, content_html: hexo.html, tags: expect.arrayContaining(['旅行', '杭州']) });
+    expect(entry.content_html).toContain(MEDIA_IMG);
+    const rss = await (await fetch(`${stack.apiUrl}/feed.xml${q}`)).text();
+    expect(rss).toContain(hexo.title);
+    expect(rss).toContain(`<enclosure length="0" type="image/jpeg" url="${hexo.cover.url}"/>`);
   });
 
   it('serves the re-hosted copies from the media bucket after the origin has stopped', async () => {
@@ -126,7 +155,7 @@ describe('npm run demo', () => {
       expect(report).toContain(r.title);
       expect(report).toContain(r.apiUrl);
     }
-    expect(report).toContain(`${stack.apiUrl}/articles?status=draft`);
+    expect(report).toContain(`${stack.apiUrl}/admin/articles?status=draft`);
     expect(first.sample?.after).toContain(MEDIA_IMG);
   });
 
@@ -135,7 +164,7 @@ describe('npm run demo', () => {
     expect(again.ok).toBe(true);
     expect(again.rows.map((r) => r.outcome)).toEqual(first.rows.map(() => 'unchanged'));
     for (const r of again.rows) {
-      expect((await api(`/articles/${r.id}`)).body.processedAt).toBe(articles.get(r.file).processedAt);
+      expect((await adminApi(`/admin/articles/${r.id}`)).body.processedAt).toBe(articles.get(r.file).processedAt);
     }
   });
 });

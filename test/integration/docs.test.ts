@@ -71,13 +71,14 @@ function elsewhere(command: string): string | undefined {
       upload: 'test/integration/tools.test.ts',
       reprocess: 'test/integration/tools.test.ts',
       dlq: 'test/integration/tools.test.ts',
+      gc: 'test/integration/media-gc.test.ts',
       soak: 'test/integration/faults.test.ts (the small soak)',
       deploy: 'AWS only (cdk deploy)',
       bench: 'npm run bench (never part of npm test)',
     }[run[1]!] ?? `npm script ${run[1]}`;
   }
   if (/^npx cdk synth\b/.test(c)) return 'test/infra/cli-synth.test.ts';
-  if (/^npx cdk (bootstrap|deploy|destroy)\b/.test(c) || /^aws (cloudformation|dynamodb|sqs|s3|s3api) /.test(c) || /^npm install --prefix \.lambda-sharp/.test(c))
+  if (/^npx cdk (bootstrap|deploy|destroy)\b/.test(c) || /^aws (cloudformation|dynamodb|sqs|s3|s3api|lambda) /.test(c) || /^npm install --prefix \.lambda-sharp/.test(c))
     return 'AWS only: needs an account';
   if (/^curl /.test(c) && /<[^>\s][^>]*>/.test(c)) return 'AWS only: needs an account';
   return undefined;

@@ -30,6 +30,8 @@ export interface StackInfo
   originUrl: string;
   originDir: string;
   controlUrl: string;
+  /** The Data API stand-in over the stack's PGlite search database. */
+  searchEndpoint: string;
   /** A free port for the demo's image origin (scripts/demo-lib.ts), allowed like the test origin. */
   demoOriginPort: number;
 }
@@ -53,6 +55,7 @@ export default async function setup(project: TestProject) {
     dynamodbPort: 0,
     apiPort: 0,
     sqsPort: 0,
+    rdsDataPort: 0,
     // Failing messages reach the dead-letter queue in well under a second.
     queue: { retryDelayMs: 25 },
     dataDir,
@@ -64,6 +67,8 @@ export default async function setup(project: TestProject) {
       IMAGE_FETCH_HOSTS: '127.0.0.1',
       IMAGE_FETCH_TIMEOUT_MS: '3000',
       DEFAULT_TIMEZONE: 'UTC',
+      // Feeds and the sitemap link with it (test/integration/outputs.test.ts).
+      ARTICLE_URL_TEMPLATE: 'https://blog.example/{yyyy}/{mm}/{slug}/',
     },
     routes: [viewerRoute()],
     log: (l) => console.error(`[stack] ${l}`),
@@ -81,6 +86,7 @@ export default async function setup(project: TestProject) {
     originUrl: origin.url,
     originDir: origin.dir,
     controlUrl: control,
+    searchEndpoint: stack.search!.endpoint,
     demoOriginPort,
     sqsEndpoint: stack.sqsEndpoint,
     ingestQueueUrl: stack.ingestQueueUrl,

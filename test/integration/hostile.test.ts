@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { S3ObjectStore } from '../../functions/adapters/s3-store';
 import { articleId } from '../../functions/core/ingest';
 import { ObjectTooLargeError } from '../../functions/ports';
-import { api, settle, uniq, upload } from './helpers';
+import { adminApi, settle, uniq, upload } from './helpers';
 
 const ns = uniq('hostile-keys');
 
@@ -35,7 +35,7 @@ const KEYS = {
 const article = (title: string) => `---\ntitle: ${JSON.stringify(title)}\n---\nBody of ${title}.\n`;
 
 async function byKey(key: string): Promise<any> {
-  const { status, body } = await api(`/articles/${articleId(key)}`);
+  const { status, body } = await adminApi(`/admin/articles/${articleId(key)}`);
   expect(status, key).toBe(200);
   return body;
 }

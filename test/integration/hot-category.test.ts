@@ -8,10 +8,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pLimit from 'p-limit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../functions/adapters/logger';
 import { encodeS3Key } from '../../functions/core/events';
-import { createIngestHandler, mapLimit } from '../../functions/ingest/batch';
+import { createIngestHandler } from '../../functions/ingest/batch';
 import { LocalQueue, readDeadLetters } from '../../local/queue';
 import { ingestWorld, md, type IngestWorld } from './ingest-world';
 
@@ -27,7 +28,7 @@ describe('a hot category', () => {
   it(`${ARTICLES} articles in one category: 0 failed events, an exact count`, async () => {
     const category = 'Everything';
     const keys = Array.from({ length: ARTICLES }, (_, i) => `hot/${String(i).padStart(3, '0')}.md`);
-    const etags = await mapLimit(keys, 8, (k) => w.put(k, md(k, [category])));
+    const etags = await pLimit(8).map(keys, (k) => w.put(k, md(k, [category])));
 
     const handler = createIngestHandler({ objects: w.objects, index: w.index, log: silentLogger }, w.settings);
     const deadLetterFile = join(dir, 'dead-letters.jsonl');

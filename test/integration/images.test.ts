@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import * as cheerio from 'cheerio';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { api, findBySourceKey, settle, stack, upload, uniq } from './helpers';
+import { adminApi, findBySourceKey, settle, stack, upload, uniq } from './helpers';
 import { sampleText } from '../support/sample';
 
 const SAMPLE = sampleText();
@@ -51,7 +51,7 @@ describe('image re-hosting', () => {
     await upload(key, SAMPLE.replaceAll('https://i.guancha.cn/', `${stack.originUrl}/${ns}/`));
     await settle();
     const summary = await findBySourceKey(key);
-    article = (await api(`/articles/${summary.id}`)).body;
+    article = (await adminApi(`/admin/articles/${summary.id}`)).body;
   });
 
   it('re-hosts every body image under MEDIA_BASE_URL with srcset, sizes and real dimensions', () => {
@@ -88,6 +88,20 @@ describe('image re-hosting', () => {
     expect(seen[`/${ns}/news/2022/03/02/20220302090322298.jpg`]).toBe(1);
   });
 
+  it('gives the cover both social cards, served as JPEG at their sizes', async () => {
+    const { og, square } = article.cover.social;
+    for (const [card, w, h] of [[og, 1200, 630], [square, 1080, 1080]] as const) {
+      expect([card.width, card.height]).toEqual([w, h]);
+      expect(card.url.startsWith(`${MEDIA_BASE}/img/`)).toBe(true);
+      const res = await fetch(card.url);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('image/jpeg');
+      expect(await sharp(Buffer.from(await res.arrayBuffer())).metadata()).toMatchObject({ width: w, height: h, format: 'jpeg' });
+    }
+    // Summaries carry them too (list routes, feeds).
+    expect((await findBySourceKey(article.sourceKey)).cover.social).toEqual(article.cover.social);
+  });
+
   it('serves media URLs that load, with long immutable caching and no EXIF', async () => {
     const urls = new Set<string>();
     const $ = cheerio.load(article.html);
@@ -120,7 +134,7 @@ describe('image re-hosting', () => {
     const after = await requests();
     expect(after).toEqual(before);
     const summary = await findBySourceKey(key);
-    expect((await api(`/articles/${summary.id}`)).body.html).toContain('edited');
+    expect((await adminApi(`/admin/articles/${summary.id}`)).body.html).toContain('edited');
   });
 
   it('a blocked or broken image leaves a warning, never a failed article', async () => {
@@ -143,7 +157,7 @@ describe('image re-hosting', () => {
     expect(s.status).toBe('published');
     const codes = s.warnings.map((w: any) => w.code).sort();
     expect(codes).toEqual(['image_blocked_address', 'image_blocked_address', 'image_not_found']);
-    const full = (await api(`/articles/${s.id}`)).body;
+    const full = (await adminApi(`/admin/articles/${s.id}`)).body;
     expect(full.html).toContain(`${stack.originUrl}/nope.png`);
     expect(full.images.map((i: any) => i.status)).toEqual(['failed', 'failed', 'failed']);
   });
@@ -166,6 +180,6 @@ describe('image re-hosting', () => {
     const again = await findBySourceKey(k);
     expect(again.warnings).toEqual([]);
     expect(again.imageCount).toBe(1);
-    expect((await api(`/articles/${again.id}`)).body.images[0].status).toBe('rehosted');
+    expect((await adminApi(`/admin/articles/${again.id}`)).body.images[0].status).toBe('rehosted');
   });
 });

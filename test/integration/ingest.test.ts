@@ -2,7 +2,7 @@
  * Upload through the S3 API of the embedded stack, read back through the query API over HTTP.
  */
 import { describe, expect, it } from 'vitest';
-import { api, findBySourceKey, remove, settle, stack, upload, uniq } from './helpers';
+import { adminApi, findBySourceKey, remove, settle, stack, upload, uniq } from './helpers';
 import { sampleText } from '../support/sample';
 
 const SAMPLE = sampleText();
@@ -26,7 +26,7 @@ describe('ingest through the embedded stack', () => {
     expect(summary.wordCount).toBeGreaterThan(1000);
     expect(summary.id).toMatch(/^[A-Za-z0-9_-]+$/);
 
-    const { status, body } = await api(`/articles/${summary.id}`);
+    const { status, body } = await adminApi(`/admin/articles/${summary.id}`);
     expect(status).toBe(200);
     expect(body.html).toContain('王毅表示');
     expect(body.html).not.toMatch(/&#x?[0-9a-f]+;/i);
@@ -76,9 +76,20 @@ describe('ingest through the embedded stack', () => {
 
     await remove(key);
     await settle();
-    expect((await api(`/articles/${first.id}`)).status).toBe(404);
+    expect((await adminApi(`/admin/articles/${first.id}`)).status).toBe(404);
     expect(await findBySourceKey(key)).toBeUndefined();
     expect(await findBySourceKey(`${p}/picture.png`)).toBeUndefined();
+  });
+
+  it('processes an article key in any case (.Md, .HTML), as the cloud handler does, and ignores assets', async () => {
+    const p = uniq('case');
+    await upload(`${p}/Post.Md`, '---\ntitle: Mixed case\n---\nText.\n');
+    await upload(`${p}/Page.HTML`, '<h1>Upper</h1><p>Text.</p>');
+    await upload(`${p}/Photo.JPG`, new Uint8Array([1, 2, 3]));
+    await settle();
+    expect((await findBySourceKey(`${p}/Post.Md`))?.title).toBe('Mixed case');
+    expect((await findBySourceKey(`${p}/Page.HTML`))?.title).toBe('Upper');
+    expect(await findBySourceKey(`${p}/Photo.JPG`)).toBeUndefined();
   });
 
   it('does not process an unchanged upload again', async () => {

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import * as cheerio from 'cheerio';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { api, findBySourceKey, settle, stack, upload, uniq } from './helpers';
+import { adminApi, findBySourceKey, settle, stack, upload, uniq } from './helpers';
 
 const MEDIA_BASE = `${stack.s3Endpoint}/${stack.mediaBucket}`;
 
@@ -49,7 +49,7 @@ describe('misbehaving image origins, end to end', () => {
     await settle();
     const summary = await findBySourceKey(key);
     expect(summary, 'the article is published').toBeDefined();
-    article = (await api(`/articles/${summary.id}`)).body;
+    article = (await adminApi(`/admin/articles/${summary.id}`)).body;
   }, 60_000);
 
   it('publishes the article with one image entry per reference', () => {
@@ -93,7 +93,7 @@ describe('misbehaving image origins, end to end', () => {
     await settle();
     const summary = await findBySourceKey(key);
     expect(summary.title).toBe('Faulty origins, again');
-    const again = (await api(`/articles/${summary.id}`)).body;
+    const again = (await adminApi(`/admin/articles/${summary.id}`)).body;
     expect(again.images.filter((i: any) => i.status === 'rehosted')).toHaveLength(1);
     const after = await requests();
     const path = (b: string) => new URL(urls.get(b)!).pathname;

@@ -4,6 +4,8 @@
  * under the prefix), and the dead-letter queue (list without consuming, redrive).
  */
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,8 +17,8 @@ import { encodeS3Key } from '../../functions/core/events';
 import { articleId } from '../../functions/core/ingest';
 import { formatDeadLetters, listDeadLetters, redriveDeadLetters } from '../../scripts/dlq';
 import { reprocess } from '../../scripts/reprocess';
-import { formatSummary, uploadArticles } from '../../scripts/upload';
-import { api, settle, stack, uniq, upload } from './helpers';
+import { formatSummary, uploadArticles, type UploadOptions } from '../../scripts/upload';
+import { adminApi, api, settle, stack, uniq, upload } from './helpers';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -49,21 +51,26 @@ async function articleFolder(): Promise<string> {
   return dir;
 }
 
+/** uploadArticles against the test stack, waiting for the outcome. */
+const uploadAndWait = (paths: string[], prefix: string, more: Partial<UploadOptions> = {}) =>
+  uploadArticles({
+    paths,
+    prefix,
+    endpoint: stack.s3Endpoint,
+    bucket: stack.incomingBucket,
+    apiUrl: stack.apiUrl,
+    wait: true,
+    timeoutMs: 30_000,
+    progress: null,
+    ...more,
+  });
+
 describe('npm run upload', () => {
   it('uploads a folder with its relative assets and reports each outcome', async () => {
     const dir = await articleFolder();
     const prefix = uniq('upload');
     const progress = capture();
-    const result = await uploadArticles({
-      paths: [dir],
-      prefix,
-      endpoint: stack.s3Endpoint,
-      bucket: stack.incomingBucket,
-      apiUrl: stack.apiUrl,
-      wait: true,
-      timeoutMs: 30_000,
-      progress: progress.stream,
-    });
+    const result = await uploadAndWait([dir], prefix, { progress: progress.stream });
 
     expect(result.files.map((f) => [f.key, f.kind])).toEqual([
       [`${prefix}/broken.md`, 'article'],
@@ -86,7 +93,7 @@ describe('npm run upload', () => {
     expect(result.ok).toBe(false);
 
     // The cover and the body image were read from the uploaded assets and re-hosted.
-    const { body: post } = await api(`/articles/${articleId(`${prefix}/post/index.md`)}`);
+    const { body: post } = await adminApi(`/admin/articles/${articleId(`${prefix}/post/index.md`)}`);
     expect(post.cover?.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/articles-media\//);
     expect(post.images).toEqual([expect.objectContaining({ original: 'images/diagram.png', status: 'rehosted' })]);
 
@@ -98,32 +105,78 @@ describe('npm run upload', () => {
 
     // The same bytes again. Its image failed the first time, so the pipeline tries again
     // (the asset is still missing, so the warning stays) and the tool waits for that.
-    const again = await uploadArticles({
-      paths: [join(dir, 'draft.md')],
-      prefix,
-      endpoint: stack.s3Endpoint,
-      bucket: stack.incomingBucket,
-      apiUrl: stack.apiUrl,
-      wait: true,
-      timeoutMs: 30_000,
-      progress: null,
-    });
+    const again = await uploadAndWait([join(dir, 'draft.md')], prefix);
     expect(again.articles).toEqual([expect.objectContaining({ key: `${prefix}/draft.md`, outcome: 'draft', status: 'draft' })]);
     expect(again.articles![0]!.warnings.map((w) => w.code)).toEqual(['image_not_found']);
     expect(again.ok).toBe(true);
 
     // An article that came out whole: the same bytes are skipped, and the tool says so.
-    const whole = await uploadArticles({
-      paths: [join(dir, 'post')],
-      prefix: `${prefix}/post`,
-      endpoint: stack.s3Endpoint,
-      bucket: stack.incomingBucket,
-      apiUrl: stack.apiUrl,
-      wait: true,
-      timeoutMs: 30_000,
-      progress: null,
-    });
+    const whole = await uploadAndWait([join(dir, 'post')], `${prefix}/post`);
     expect(whole.articles).toEqual([expect.objectContaining({ key: `${prefix}/post/index.md`, outcome: 'unchanged', status: 'published' })]);
+    expect(whole.ok).toBe(true);
+
+    // The whole folder again: the broken article is unchanged, and still failed, so the
+    // run is not ok (the exit code follows the state, not what this run did).
+    const rerun = await uploadAndWait([dir], prefix);
+    expect(rerun.articles!.find((a) => a.key === `${prefix}/broken.md`)).toMatchObject({ outcome: 'unchanged', status: 'failed' });
+    expect(rerun.ok).toBe(false);
+    expect(formatSummary(rerun)).toContain('1 unchanged article(s) are still failed');
+  });
+
+  it('exits 1 from the command line on a re-run of a folder holding a failed article', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'upload-rerun-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'broken.md'), '---\ntitle: [unclosed\n---\nBody.\n');
+    const prefix = uniq('rerun');
+    const args = [dir, '--prefix', prefix, '--wait', '--timeout', '30', '--endpoint', stack.s3Endpoint, '--bucket', stack.incomingBucket, '--api', stack.apiUrl];
+    const run = () =>
+      spawnSync(process.execPath, ['--import', 'tsx', 'scripts/upload.ts', ...args], { encoding: 'utf8', timeout: 90_000, env: { ...process.env, NODE_NO_WARNINGS: '1' } });
+    const first = run();
+    expect(first.stdout).toContain('1 failed');
+    expect(first.status).toBe(1);
+    const second = run();
+    expect(second.stdout).toMatch(/unchanged +\S+broken\.md .*\(still failed\)/);
+    expect(second.status).toBe(1);
+  });
+
+  it('uploads the picture of a Hexo asset_img from the post asset folder', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'upload-hexo-'));
+    dirs.push(dir);
+    mkdirSync(join(dir, 'my-trip'));
+    writeFileSync(join(dir, 'my-trip', 'pond.png'), await png(300, 200, 120));
+    writeFileSync(join(dir, 'my-trip.md'), '---\ntitle: Trip\n---\n{% asset_img pond.png "The pond" %}\n');
+    const prefix = uniq('hexo');
+    const result = await uploadAndWait([dir], prefix);
+    expect(result.files.map((f) => [f.key, f.kind])).toEqual([[`${prefix}/my-trip.md`, 'article'], [`${prefix}/my-trip/pond.png`, 'asset']]);
+    expect(result.articles![0]).toMatchObject({ outcome: 'published', imagesRehosted: 1, imagesFailed: 0 });
+  });
+
+  it('names the table, not the API, when /health answers but reading an article hangs', async () => {
+    // A query API whose table hangs: /health needs no table and answers; article reads never do.
+    const hanging = createServer((req, res) => {
+      if (req.url === '/health') res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+    });
+    await new Promise<void>((ok) => hanging.listen(0, '127.0.0.1', ok));
+    const apiUrl = `http://127.0.0.1:${(hanging.address() as AddressInfo).port}`;
+    const dir = mkdtempSync(join(tmpdir(), 'upload-hang-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'a.md'), '# A\n');
+    const run = (url: string) =>
+      uploadAndWait([dir], uniq('hang'), { apiUrl: url, requestTimeoutMs: 500 }).catch((e) => e);
+    try {
+      const err = await run(apiUrl);
+      expect(err).toMatchObject({ code: 'table_unreachable' });
+      expect(err.message).toContain('is up (/health answers)');
+      expect(err.message).toContain('DynamoDB');
+      expect(err.message).not.toContain('does not answer at');
+    } finally {
+      hanging.closeAllConnections();
+      await new Promise((ok) => hanging.close(ok));
+    }
+    // Nothing listening at all: then it is the API that is down.
+    const gone = await run(apiUrl);
+    expect(gone).toMatchObject({ code: 'stack_unreachable' });
+    expect(gone.message).toContain(`The query API does not answer at ${apiUrl}`);
   });
 
   it('refuses a folder without articles, with a typed error', async () => {
@@ -145,7 +198,7 @@ describe('npm run reprocess', () => {
     for (const key of [...keys, `${other}/c.md`]) await upload(key, `---\ntitle: ${key}\n---\nText.\n`);
     await upload(`${prefix}/image.png`, await png(8, 8, 1));
     await settle();
-    const processedAt = async (key: string) => (await api(`/articles/${articleId(key)}`)).body.processedAt as string;
+    const processedAt = async (key: string) => (await adminApi(`/admin/articles/${articleId(key)}`)).body.processedAt as string;
     const before = new Map(await Promise.all([...keys, `${other}/c.md`].map(async (k) => [k, await processedAt(k)] as const)));
 
     const progress = capture();

@@ -90,11 +90,28 @@ describe('viewer route', () => {
     expect(Number(head.headers['content-length'])).toBeGreaterThan(1000);
     expect(head.body.length).toBe(0);
     expect((await rawGet('/', {}, 'POST')).status).toBe(405);
+    // A target that is no path goes on to the API's 400, never a 500 from the viewer's URL parsing.
+    for (const path of ['//%ZZ/x', '//']) expect((await rawGet(path)).status, path).toBe(400);
     for (const path of ['/viewer/..%2f..%2fpackage.json', '/viewer/%2e%2e/viewer.ts', '/viewer/../viewer.ts', '/viewer/missing.js', '/viewer/', '/viewer/.hidden.js']) {
       const res = await rawGet(path);
       expect(res.status, path).toBe(404);
       expect(res.body.toString(), path).not.toMatch(/import|"name"/);
     }
+  });
+
+  it('reads operator routes for the Problems view through its signing path, GET only', async () => {
+    const failed = await rawGet('/viewer/operator/articles?status=failed&limit=1');
+    expect(failed.status).toBe(200);
+    expect(failed.headers['cache-control']).toBe('no-store');
+    expect(JSON.parse(failed.body.toString())).toHaveProperty('nextCursor');
+    // The same route unsigned is refused: the signing path is what lets the page through.
+    expect((await rawGet('/admin/articles?status=failed&limit=1')).status).toBe(403);
+    expect((await rawGet('/viewer/operator/articles?status=nope')).status).toBe(400);
+    expect((await rawGet('/viewer/operator/articles/doesNotExist1')).status).toBe(404);
+    for (const path of ['/viewer/operator/', '/viewer/operator/../admin/articles', '/viewer/operator/articles/a/b', '/viewer/operator/health']) {
+      expect((await rawGet(path)).status, path).toBe(404);
+    }
+    expect((await rawGet('/viewer/operator/articles', {}, 'POST')).status).toBe(405);
   });
 
   it('leaves every other path to the query API', async () => {

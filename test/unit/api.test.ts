@@ -30,6 +30,8 @@ const failingReader: ArticleReader = {
     throw new Error('ProvisionedThroughputExceededException: secret table name articles-prod');
   },
   counts: async () => [],
+  bodyKeys: async () => new Map(),
+  linkPage: async () => ({ items: [], next: null }),
 };
 
 const logged: unknown[] = [];
@@ -37,7 +39,7 @@ const handler = createApiHandler({
   reader: failingReader,
   readBody: async () => null,
   cursors: createCursorCodec('test-secret'),
-  corsAllowedOrigins: ['https://a.example'],
+  publicFrontMatterKeys: [],
   log: { ...silentLogger, error: (_m, f) => logged.push(f) },
 });
 
@@ -51,12 +53,6 @@ describe('API error mapping', () => {
     expect(JSON.stringify(logged)).toContain('ProvisionedThroughputExceeded');
   });
 
-  it('answers CORS only for configured origins', async () => {
-    const ok = await handler(event('/health', {}, 'GET', { origin: 'https://a.example' }));
-    expect(ok.headers?.['access-control-allow-origin']).toBe('https://a.example');
-    const other = await handler(event('/health', {}, 'GET', { origin: 'https://evil.example' }));
-    expect(other.headers?.['access-control-allow-origin']).toBeUndefined();
-  });
 });
 
 describe('cursors', () => {
@@ -79,5 +75,102 @@ describe('cursors', () => {
   it('are stable for the same page within the hour, so list ETags can match', () => {
     expect(codec.encode(pos, 'q1', 1000)).toBe(codec.encode(pos, 'q1', 2000));
     expect(codec.encode(pos, 'q1')).not.toBe(codec.encode({ ...pos, pk: 'A#abd' }, 'q1'));
+  });
+});
+
+describe('public projection and operator context (fake reader)', () => {
+  const stored = {
+    id: 'abc',
+    slug: 's',
+    title: 'T',
+    date: null,
+    updated: null,
+    author: null,
+    authors: [],
+    categories: [],
+    tags: [],
+    excerpt: '',
+    cover: { url: 'u', width: 1, height: 1, srcset: '', sources: [], placeholder: null, original: 'o', futureCoverField: 'x' },
+    wordCount: 1,
+    readingMinutes: 1,
+    imageCount: 1,
+    sourceKey: 'private/folder/a.md',
+    status: 'published',
+    warnings: [{ code: 'image_not_found', message: 'm', url: 'http://10.0.0.1/x.png' }],
+    error: null,
+    processedAt: '2026-01-01T00:00:00.000Z',
+    images: [{ original: 'o', status: 'failed', error: { code: 'image_blocked_address', message: 'resolves to 10.0.0.1' } }],
+    frontMatter: { subtitle: 'Sub', author_email: 'ann@example.com' },
+    bodyKey: 'bodies/abc',
+    sourceEtag: 'e',
+    contentHash: 'h',
+    pipelineVersion: 3,
+    sortDate: '2026-01-01T00:00:00.000Z',
+    // Bookkeeping a future version might store: it must never reach anyone by accident.
+    supersededBodyKeys: ['bodies/old'],
+    imageWarnings: 1,
+    someNewInternalField: 'leak?',
+  };
+  const reader = (rec: Record<string, unknown>): ArticleReader => ({
+    get: async () => rec as any,
+    list: async () => ({ items: [rec as any], next: null }),
+    counts: async () => [],
+    bodyKeys: async () => new Map(),
+    linkPage: async () => ({ items: [], next: null }),
+  });
+  const app = (rec: Record<string, unknown>, keys: string[] = []) =>
+    createApiHandler({ reader: reader(rec), readBody: async () => '<p>x</p>', cursors: createCursorCodec('s'), publicFrontMatterKeys: keys, log: silentLogger });
+  const signed = (e: APIGatewayProxyEventV2) => ({ ...e, requestContext: { ...e.requestContext, authorizer: { iam: { accessKey: 'AKID' } } } }) as any;
+
+  it('public answers carry exactly the schema fields, whatever the record holds', async () => {
+    const a = JSON.parse((await app(stored)(event('/articles/abc'))).body!);
+    expect(Object.keys(a).sort()).toEqual(
+      ['id', 'slug', 'title', 'date', 'updated', 'author', 'authors', 'categories', 'tags', 'excerpt', 'cover', 'wordCount', 'readingMinutes', 'imageCount', 'status', 'processedAt', 'html', 'images', 'frontMatter'].sort(),
+    );
+    expect(a.cover).not.toHaveProperty('futureCoverField');
+    expect(a.images).toEqual([{ original: 'o', status: 'failed' }]);
+    expect(a.frontMatter).toEqual({});
+    const list = JSON.parse((await app(stored)(event('/articles'))).body!);
+    expect(list.items[0]).not.toHaveProperty('sourceKey');
+    expect(list.items[0]).not.toHaveProperty('warnings');
+    expect(JSON.stringify(list)).not.toMatch(/leak\?|10\.0\.0\.1|private\/folder/);
+  });
+
+  it('front matter goes public only for the configured keys', async () => {
+    const a = JSON.parse((await app(stored, ['subtitle', 'missing'])(event('/articles/abc'))).body!);
+    expect(a.frontMatter).toEqual({ subtitle: 'Sub' });
+  });
+
+  it('a draft, failed or scheduled record is a 404 for the public and whole for an operator', async () => {
+    for (const status of ['draft', 'failed', 'scheduled']) {
+      const rec = { ...stored, status };
+      const pub = await app(rec)(event('/articles/abc'));
+      expect(pub.statusCode, status).toBe(404);
+      const op = await app(rec)(signed(event('/admin/articles/abc')));
+      expect(op.statusCode, status).toBe(200);
+      const body = JSON.parse(op.body!);
+      expect(body).toMatchObject({ status, sourceKey: 'private/folder/a.md', warnings: stored.warnings, frontMatter: stored.frontMatter, pipelineVersion: 3 });
+      expect(body.images[0].error.code).toBe('image_blocked_address');
+      expect(body).not.toHaveProperty('supersededBodyKeys');
+      expect(body).not.toHaveProperty('someNewInternalField');
+      expect(op.headers?.['cache-control']).toBe('private, no-store');
+    }
+  });
+
+  it('operator routes without the IAM context API Gateway adds are 403, whatever the path', async () => {
+    for (const path of ['/admin/articles', '/admin/articles/abc', '/admin', '/admin/', '/admin/nope']) {
+      const res = await app(stored)(event(path));
+      expect(res.statusCode, path).toBe(403);
+      expect(JSON.parse(res.body!).error.code).toBe('forbidden');
+    }
+  });
+
+  it('a record that does not fit the public schema is a logged 500, not a leak', async () => {
+    const errors: unknown[] = [];
+    const h = createApiHandler({ reader: reader({ ...stored, title: 42 }), readBody: async () => '', cursors: createCursorCodec('s'), publicFrontMatterKeys: [], log: { ...silentLogger, error: (_m, f) => errors.push(f) } });
+    const res = await h(event('/articles/abc'));
+    expect(res.statusCode).toBe(500);
+    expect(res.body).not.toContain('42');
+    expect(JSON.stringify(errors)).toContain('title');
   });
 });

@@ -8,6 +8,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createSecureServer, type Server as TlsServer } from 'node:https';
 import net, { type AddressInfo } from 'node:net';
+import tls from 'node:tls';
 import sharp from 'sharp';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -644,8 +645,11 @@ wvIdASNrY9rOe/YoDuOXeb+0Qcs7OQ==
   let requests = 0;
   let server: TlsServer;
   let port: number;
+  /** The plain-http twin of img.test, for the https-to-http redirect. */
+  let plain: Origin;
 
   beforeAll(async () => {
+    plain = await listen('127.0.0.1', (_req, res) => res.writeHead(200, { 'content-type': 'image/png' }).end(png));
     server = createSecureServer(
       {
         key: KEY,
@@ -655,9 +659,12 @@ wvIdASNrY9rOe/YoDuOXeb+0Qcs7OQ==
           cb(null, undefined);
         },
       },
-      (_req, res) => {
+      (req, res) => {
         requests++;
-        res.writeHead(200).end(png);
+        // /up stays on https; /down sends the client to plain http (the downgrade test below).
+        if (req.url === '/up') res.writeHead(302, { location: '/img.png' }).end();
+        else if (req.url === '/down') res.writeHead(302, { location: `http://img.test:${plain.port}/img.png` }).end();
+        else res.writeHead(200).end(png);
       },
     );
     // The client refuses the certificate and hangs up mid-handshake.
@@ -665,7 +672,11 @@ wvIdASNrY9rOe/YoDuOXeb+0Qcs7OQ==
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as AddressInfo).port;
   });
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  afterAll(async () => {
+    await close(plain);
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
 
   it('refuses an untrusted certificate, having asked for the name', async () => {
     const fetcher = createHttpFetcher({
@@ -686,5 +697,45 @@ wvIdASNrY9rOe/YoDuOXeb+0Qcs7OQ==
     } finally {
       await fetcher.destroy();
     }
+  });
+
+  describe('redirects never downgrade https to http', () => {
+    /** Trusts this test's certificate only (the test seam opens the TLS socket; the fetcher still checks every hop). */
+    const trusting = (): HttpImageFetcher =>
+      createHttpFetcher({
+        maxBytes: MAX_BYTES,
+        timeoutMs: 2000,
+        allowPrivateHosts: [`img.test:${port}`, `img.test:${plain.port}`],
+        lookup: async () => [{ address: '127.0.0.1', family: 4 }],
+        retryDelayMs: 50,
+        connect: (opts) =>
+          opts.tls ? tls.connect({ host: opts.host, port: opts.port, servername: opts.servername, ca: CERT, lookup: opts.lookup }) : net.connect({ host: opts.host, port: opts.port, lookup: opts.lookup }),
+      });
+
+    it('control: a redirect from https to https is followed', async () => {
+      const fetcher = trusting();
+      try {
+        const got = await fetcher.fetch(`https://img.test:${port}/up`);
+        expect(Buffer.from(got.bytes).equals(png)).toBe(true);
+        expect(got.finalUrl).toBe(`https://img.test:${port}/img.png`);
+      } finally {
+        await fetcher.destroy();
+      }
+    });
+
+    it('a redirect from https to http is refused, and the http origin is never asked', async () => {
+      const fetcher = trusting();
+      try {
+        const before = plain.hits.length;
+        const err = await failure(fetcher.fetch(`https://img.test:${port}/down`));
+        expect(err.code).toBe('image_unsupported_url');
+        expect(err.message).toMatch(/https to http/);
+        expect(plain.hits.length).toBe(before);
+        // The plain origin does answer: the refusal was the fetcher's.
+        expect(Buffer.from((await fetcher.fetch(`http://img.test:${plain.port}/img.png`)).bytes).equals(png)).toBe(true);
+      } finally {
+        await fetcher.destroy();
+      }
+    });
   });
 });

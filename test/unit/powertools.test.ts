@@ -136,7 +136,7 @@ describe('metrics', () => {
 
     const added: [string, string, number][] = [];
     const metrics: Metrics = { add: (n, u, v) => added.push([n, u, v]), flush() {} };
-    const inner: ImageEncoder = { transformKey: () => 'tk', encode: async () => encoded };
+    const inner: ImageEncoder = { transformKey: () => 'tk', encode: async () => encoded, socialKey: () => 'sk', socialCards: async () => ({ og: encoded.variants[0]!, square: encoded.variants[0]! }) };
     const measured = measuredEncoder(inner, metrics);
     expect(await measured.encode(new Uint8Array(1000), { widths: [640], formats: ['webp'], maxPixels: 1e6 })).toBe(encoded);
     expect(measured.transformKey({ widths: [640], formats: ['webp'] })).toBe('tk');

@@ -114,6 +114,14 @@ class CountingEncoder implements ImageEncoder {
     this.encodes++;
     return this.inner.encode(bytes, s);
   }
+  socialCuts = 0;
+  socialKey() {
+    return this.inner.socialKey();
+  }
+  socialCards(bytes: Uint8Array) {
+    this.socialCuts++;
+    return this.inner.socialCards(bytes);
+  }
 }
 
 function setup(routes: Record<string, Route> = {}, delayMs = 0) {
@@ -178,6 +186,7 @@ beforeAll(async () => {
 });
 
 const MEDIA_KEY = /^articles-media\/img\/[0-9a-f]{32}\/\d+\.(webp|jpg|png|gif)$/;
+const SOCIAL_KEY = /^articles-media\/img\/[0-9a-f]{32}\/social\/s\d+-[0-9a-f]{8}-(og|square)\.jpg$/;
 
 // ------------------------------------------------------------------ tests
 
@@ -202,10 +211,24 @@ describe('rehostImages', () => {
     expect(out.cover?.sources.map((s) => s.type)).toEqual(['image/webp']);
     expect(out.cover?.placeholder).toMatch(/^data:image\/webp;base64,/);
     expect(out.cover?.color).toMatch(/^#[0-9a-f]{6}$/);
+    // and its social cards, beside its variants under the same content hash
+    const coverDir = out.cover!.url.slice(0, out.cover!.url.lastIndexOf('/'));
+    expect(out.cover?.social).toEqual({
+      og: { url: expect.stringMatching(new RegExp(`^${coverDir}/social/s1-[0-9a-f]{8}-og\\.jpg$`)), width: 1200, height: 630 },
+      square: { url: expect.stringMatching(new RegExp(`^${coverDir}/social/s1-[0-9a-f]{8}-square\\.jpg$`)), width: 1080, height: 1080 },
+    });
+    expect(deps.encoder.socialCuts).toBe(1);
+    const card = deps.media.objects.get(`articles-media/${out.cover!.social!.og.url.slice(MEDIA_BASE.length + 1)}`)!;
+    expect(card.opts).toEqual({ contentType: 'image/jpeg', cacheControl: IMAGE_CACHE_CONTROL });
+    expect(await sharp(card.body).metadata()).toMatchObject({ width: 1200, height: 630, format: 'jpeg' });
+    expect(out.images.every((i) => !('social' in i))).toBe(true);
 
     // every object content-addressed, typed and immutable
     expect(deps.media.objects.size).toBeGreaterThan(0);
+    const socialKeys = [...deps.media.objects.keys()].filter((k) => SOCIAL_KEY.test(k));
+    expect(socialKeys).toHaveLength(2);
     for (const [key, o] of deps.media.objects) {
+      if (socialKeys.includes(key)) continue;
       expect(key).toMatch(MEDIA_KEY);
       const ext = key.split('.').pop();
       expect(o.opts.contentType).toBe({ webp: 'image/webp', jpg: 'image/jpeg', png: 'image/png' }[ext!]);
@@ -230,6 +253,22 @@ describe('rehostImages', () => {
     expect(again.encoder.encodes).toBe(0);
     expect(out2.stats).toMatchObject({ fetched: 0, reused: 2 });
     expect(out2.images.map((i) => i.url)).toEqual([out.images[1]!.url, out.images[0]!.url]);
+    // its cover (the first body image, re-hosted before) gets cards too, cut once and remembered
+    expect(out2.cover?.social?.og.url).toMatch(/-og\.jpg$/);
+    const out3 = await rehostImages(again, input(`<p><img src="${U2}"></p>`, { articleKey: 'third.md' }));
+    expect(again.encoder.socialCuts).toBe(1);
+    expect(out3.cover?.social).toEqual(out2.cover?.social);
+  });
+
+  it('publishes the cover without cards, with a warning, when its re-hosted copy cannot be read back', async () => {
+    const deps = setup({ [U1]: images.u1! });
+    const media = deps.media;
+    const original = media.get.bind(media);
+    media.get = async (bucket, key, opts) => (key.startsWith('img/') ? null : original(bucket, key, opts));
+    const out = await rehostImages(deps, input(`<img src="${U1}">`));
+    expect(out.cover?.url).toBe(out.images[0]!.url);
+    expect(out.cover?.social).toBeUndefined();
+    expect(out.warnings.map((w) => w.code)).toEqual(['image_social_cards_failed']);
   });
 
   it('encodes the same bytes once, whatever URLs serve them', async () => {

@@ -22,6 +22,7 @@ import { load, type CheerioAPI } from 'cheerio/slim';
 import parseSrcsetStandard from 'parse-srcset';
 import type { Element } from 'domhandler';
 import { ImageError } from '../errors';
+import { S3_KEY_BYTES } from '../bounds';
 
 export type ImageSource =
   | { kind: 'remote'; key: string; url: string }
@@ -225,6 +226,9 @@ function collect(value: unknown, out: string[], depth: number): void {
 
 const hash = (bytes: Uint8Array | string) => createHash('sha256').update(bytes).digest('hex');
 
+/** Longer image URLs are not fetched (servers refuse them; the image record keeps the URL). */
+const MAX_URL_LENGTH = 8192;
+
 /** Where an image address points. Throws ImageError('image_unsupported_url') when nowhere usable. */
 export function resolveImageAddress(raw: string, ctx: DiscoverContext): ImageSource {
   let s = raw.trim();
@@ -243,6 +247,9 @@ export function resolveImageAddress(raw: string, ctx: DiscoverContext): ImageSou
     throw new ImageError('image_unsupported_url', 'the image URL is malformed');
   }
   url.hash = '';
+  if (url.href.length > MAX_URL_LENGTH) {
+    throw new ImageError('image_unsupported_url', `the image URL is longer than ${MAX_URL_LENGTH} characters`);
+  }
   return { kind: 'remote', key: url.href, url: url.href };
 }
 
@@ -272,6 +279,10 @@ function objectSource(path: string, raw: string, ctx: DiscoverContext): ImageSou
   const objectKey = parts.join('/');
   if (!objectKey || clean.endsWith('/')) {
     throw new ImageError('image_unsupported_url', `"${raw}" does not name a file`);
+  }
+  // S3 refuses longer keys (KeyTooLongError): no such object can exist.
+  if (Buffer.byteLength(objectKey, 'utf8') > S3_KEY_BYTES) {
+    throw new ImageError('image_not_found', `the path names a key longer than S3's ${S3_KEY_BYTES} bytes: no such file can exist`);
   }
   return { kind: 'object', key: `s3://${ctx.incomingBucket}/${objectKey}`, bucket: ctx.incomingBucket, objectKey };
 }

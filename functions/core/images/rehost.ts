@@ -24,6 +24,7 @@ import {
   ObjectTooLargeError,
   type EncodedFormat,
   type EncodedImage,
+  type EncodedVariant,
   type ImageEncoder,
   type ImageFetcher,
   type ImageRecord,
@@ -44,6 +45,12 @@ export const DEFAULT_IMAGE_CONCURRENCY = 4;
  * outlive the Lambda and end as a dead letter instead of a published article with warnings.
  */
 export const IMAGE_BUDGET_TIMEOUTS = 3;
+/**
+ * Distinct image sources an article re-hosts; the rest keep their addresses (with a
+ * warning). Each source costs a read, and the article's images list is bounded too
+ * (core/bounds.ts): 4,000 `<img>` tags to missing files must not cost 4,000 reads.
+ */
+export const MAX_IMAGE_SOURCES = 200;
 
 const EXTENSIONS: Record<EncodedFormat, string> = { webp: 'webp', avif: 'avif', jpeg: 'jpg', png: 'png', gif: 'gif' };
 /** Order of `<source>` elements: the browser takes the first it supports. */
@@ -73,6 +80,8 @@ export interface RehostInput {
   concurrency?: number;
   /** Time for all downloads of the article (default IMAGE_BUDGET_TIMEOUTS × fetchTimeoutMs). */
   budgetMs?: number;
+  /** Distinct sources re-hosted at most (default MAX_IMAGE_SOURCES). */
+  maxSources?: number;
 }
 
 export interface RehostStats {
@@ -87,6 +96,8 @@ export interface RehostStats {
 }
 
 export interface RehostResult {
+  /** Distinct hashes of the images the body and cover now use. */
+  hashes: string[];
   html: string;
   cover: Image | null;
   images: ImageRef[];
@@ -106,7 +117,7 @@ export async function rehostImages(deps: RehostDeps, input: RehostInput): Promis
   });
   const run = new Run(deps, input);
   if (disc.body.length === 0 && disc.cover.length === 0) {
-    return { html: input.html, cover: null, images: [], imageCount: 0, warnings: [], stats: run.stats };
+    return { html: input.html, cover: null, images: [], imageCount: 0, warnings: [], stats: run.stats, hashes: [] };
   }
 
   const body = disc.body.map((ref) => run.firstWorking(ref.candidates, ref.original));
@@ -118,8 +129,22 @@ export async function rehostImages(deps: RehostDeps, input: RehostInput): Promis
   const values = settled.map((s) => (s as PromiseFulfilledResult<RefOutcome | null>).value);
 
   const bodyOutcomes = values.slice(0, -1) as RefOutcome[];
-  const out = rewriteImages(disc, bodyOutcomes, values[values.length - 1] ?? null, input.mediaBaseUrl);
-  return { ...out, stats: run.stats };
+  const coverOutcome = values[values.length - 1] ?? null;
+  // The cover (front matter's, else the first re-hosted body image) also gets social cards.
+  const coverRecord = [coverOutcome, ...bodyOutcomes].find((o): o is Extract<RefOutcome, { ok: true }> => !!o?.ok)?.record;
+  let social: ImageRecord['social'] | undefined;
+  const socialWarnings: Warning[] = [];
+  if (coverRecord) {
+    try {
+      social = await run.socialCards(coverRecord);
+    } catch (err) {
+      if (!(err instanceof ImageError)) throw err;
+      socialWarnings.push({ code: 'image_social_cards_failed', message: `No social cards were cut from the cover: ${err.message}` });
+    }
+  }
+  const out = rewriteImages(disc, bodyOutcomes, coverOutcome, input.mediaBaseUrl, social);
+  const hashes = [...new Set(values.flatMap((v) => (v?.ok ? [v.record.hash] : [])))];
+  return { ...out, warnings: [...out.warnings, ...socialWarnings], stats: run.stats, hashes };
 }
 
 /** One article's worth of work: the per-source memo, the concurrency bound, the counters. */
@@ -144,6 +169,32 @@ class Run {
     this.deadline = Date.now() + this.budgetMs;
   }
 
+  /**
+   * The cover's social cards: from the record when it has them (same settings), else cut
+   * from its largest re-hosted fallback variant (already oriented and in sRGB, and there
+   * whether the image was fetched now or reused by URL), stored content-addressed beside
+   * the variants, and remembered in the record.
+   */
+  async socialCards(record: ImageRecord): Promise<NonNullable<ImageRecord['social']>> {
+    const { encoder, media, records } = this.deps;
+    const key = encoder.socialKey();
+    if (record.social?.key === key) return record.social;
+    const largest = record.fallback.variants[record.fallback.variants.length - 1]!;
+    const obj = await media.get(this.input.mediaBucket, largest.key);
+    if (!obj) throw new ImageError('image_not_found', `the re-hosted copy ${largest.key} is missing from the media bucket`);
+    const cards = await encoder.socialCards(obj.body);
+    const store = async (name: 'og' | 'square', v: EncodedVariant): Promise<StoredVariant> => {
+      const k = `${IMAGE_PREFIX}${record.hash}/social/${key}-${name}.jpg`;
+      await media.put(this.input.mediaBucket, k, v.bytes, { contentType: v.contentType, cacheControl: IMAGE_CACHE_CONTROL });
+      this.stats.bytesOut += v.bytes.byteLength;
+      return { key: k, width: v.width, height: v.height, size: v.bytes.byteLength };
+    };
+    const [og, square] = await Promise.all([store('og', cards.og), store('square', cards.square)]);
+    const social = { key, og, square };
+    await records.put({ ...record, social });
+    return social;
+  }
+
   /** Tries the candidates best first; the first that re-hosts wins. */
   async firstWorking(candidates: Candidate[], original: string): Promise<RefOutcome> {
     const failures: { raw: string; error: ImageError }[] = [];
@@ -161,6 +212,12 @@ class Run {
 
   private source(src: ImageSource): Promise<SourceResult> {
     let p = this.memo.get(src.key);
+    const max = this.input.maxSources ?? MAX_IMAGE_SOURCES;
+    if (!p && this.memo.size >= max) {
+      this.countFailure(src.key);
+      const error = new ImageError('image_too_many', `not re-hosted: the article has more than ${max} distinct images`);
+      return Promise.resolve({ ok: false, error });
+    }
     if (!p) {
       p = this.limit(() => this.process(src));
       this.memo.set(src.key, p);
@@ -311,5 +368,3 @@ class Run {
     };
   }
 }
-
-/** At most `n` calls of `fn` in flight; a finishing call hands its slot straight to the next. */

@@ -89,6 +89,8 @@ export function rewriteImages(
   body: RefOutcome[],
   coverOutcome: RefOutcome | null,
   mediaBaseUrl: string,
+  /** The cover's social cards, when they were cut. */
+  social?: ImageRecord['social'],
 ): RewriteResult {
   const images: ImageRef[] = [];
   const warnings = new Map<string, Warning>();
@@ -120,6 +122,10 @@ export function rewriteImages(
   if (coverOutcome?.ok) cover = toImage(coverOutcome.record, coverOutcome.raw, mediaBaseUrl);
   else if (coverOutcome) warn(coverOutcome);
   cover ??= firstBodyImage;
+  if (cover && social) {
+    const card = (v: StoredVariant) => ({ url: mediaUrl(mediaBaseUrl, v.key), width: v.width, height: v.height });
+    cover = { ...cover, social: { og: card(social.og), square: card(social.square) } };
+  }
 
   return { html: disc.$.html(), cover, images, imageCount: disc.body.length, warnings: [...warnings.values()] };
 }
