@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { articleId } from '../../functions/core/ingest';
 import type { PublishEvent } from '../../functions/ports';
-import { api, findBySourceKey, remove, settle, stack, uniq, upload } from './helpers';
+import { adminApi, api, findBySourceKey, remove, settle, stack, uniq, upload } from './helpers';
 
 const post = (title: string, fields: Record<string, string>, body = 'Body text.') =>
   `---\ntitle: ${title}\n${Object.entries(fields)
@@ -51,11 +51,15 @@ describe('scheduled posts', () => {
     expect(await findBySourceKey(key)).toBeUndefined();
     expect((await findBySourceKey(key, 'scheduled'))?.status).toBe('scheduled');
     expect(await categoryCount(cat)).toBe(0);
+    expect((await api(`/articles/${id}`)).status).toBe(404);
+    expect(((await api(`/articles?category=${cat}`)).body as { items: unknown[] }).items).toEqual([]);
+    expect(((await api('/feed.json')).body as { items: { id: string }[] }).items.some((i) => JSON.stringify(i).includes(id))).toBe(false);
 
     const published = await until('the scheduled post to publish', () => findBySourceKey(key));
     expect(published.id).toBe(id);
     expect(await findBySourceKey(key, 'scheduled')).toBeUndefined();
     expect(await categoryCount(cat)).toBe(1);
+    expect((await api(`/articles/${id}`)).status).toBe(200);
     await settle();
     expect((await eventsFor(id)).map((e) => [e.type, e.previousStatus, e.status])).toEqual([
       ['scheduled', null, 'scheduled'],
@@ -120,14 +124,16 @@ describe('publish events', () => {
       ['unpublished', 'published', null, 'Third'],
     ]);
     expect(new Set(events.map((e) => e.idempotencyId)).size).toBe(events.length);
-    for (const e of events) expect(e).toMatchObject({ id, sourceKey: key, slug: 'post', url: null });
+    for (const e of events) expect(e).toMatchObject({ id, sourceKey: key, slug: 'post' });
+    // ARTICLE_URL_TEMPLATE (test/integration/global-setup.ts): the link, except for the deletion.
+    expect(events.map((e) => e.url)).toEqual([...Array(4).fill('https://blog.example/2024/05/post/'), null]);
   });
 
   it('a file that cannot become an article emits failed', async () => {
     const key = `${uniq('failing')}/bad.md`;
     await upload(key, '');
     await settle();
-    expect((await api(`/articles/${articleId(key)}`)).body).toMatchObject({ status: 'failed', error: { code: 'empty_file' } });
+    expect((await adminApi(`/admin/articles/${articleId(key)}`)).body).toMatchObject({ status: 'failed', error: { code: 'empty_file' } });
     expect((await eventsFor(articleId(key))).map((e) => [e.type, e.previousStatus])).toEqual([['failed', null]]);
   });
 });
