@@ -147,6 +147,13 @@ export const CONTEXT_KEYS = [
   'alarmEmail',
   'logRetentionDays',
   'sharpModulesDir',
+  'publicFrontMatterKeys',
+  'articleUrlTemplate',
+  'mediaGcGraceSeconds',
+  'search',
+  'searchAutoPauseMinutes',
+  'searchDeletionProtection',
+  'webhooks',
 ] as const;
 
 /**
