@@ -65,8 +65,9 @@ describe('npm run dev', () => {
     await s3.send(new PutObjectCommand({ Bucket: 'articles-incoming', Key: 'keep/me.md', Body: '---\ntitle: Kept\n---\nStill here.\n' }));
     const find = async () => {
       const res = await fetch(`http://127.0.0.1:${ports.api}/articles?limit=100`);
-      const body = (await res.json()) as { items: { sourceKey: string; title: string }[] };
-      return body.items.find((a) => a.sourceKey === 'keep/me.md');
+      // Public items carry no sourceKey (operator data): found by the slug of keep/me.md.
+      const body = (await res.json()) as { items: { slug: string; title: string }[] };
+      return body.items.find((a) => a.slug === 'me');
     };
     const deadline = Date.now() + 30_000;
     while (!(await find()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
