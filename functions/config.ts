@@ -37,6 +37,12 @@ export interface Config {
   image: ImageConfig;
   cursorSecret: string | undefined;
   corsAllowedOrigins: string[];
+  /** Scheduled posts in AWS: all three set, or none (then nothing is scheduled). */
+  scheduler: { groupName: string; roleArn: string; queueArn: string } | undefined;
+  /** Publish events in AWS (unset: none are sent). */
+  eventBusName: string | undefined;
+  /** Local stack only: publish events are also POSTed here. */
+  localWebhookUrl: string | undefined;
   /** Front-matter keys public responses carry; every other key is operator data. */
   publicFrontMatterKeys: string[];
   /** ARTICLE_URL_TEMPLATE, parsed; null when not set (feeds then carry no links, the sitemap answers an error). */
@@ -160,6 +166,12 @@ export function loadConfig(env: Env = process.env): Config {
     return h.toLowerCase();
   });
 
+  const schedulerNames = [ENV.SCHEDULE_GROUP_NAME, ENV.SCHEDULER_ROLE_ARN, ENV.INGEST_QUEUE_ARN] as const;
+  const schedulerSet = schedulerNames.filter((n) => env[n]?.trim());
+  if (schedulerSet.length && schedulerSet.length < schedulerNames.length) {
+    throw new ConfigError(`scheduled posts need all of ${schedulerNames.join(', ')}; only ${schedulerSet.join(', ')} set`);
+  }
+
   return {
     incomingBucket,
     mediaBucket,
@@ -180,6 +192,11 @@ export function loadConfig(env: Env = process.env): Config {
     // per-process secret would break cursors across Lambda instances, so none is invented.
     cursorSecret: env[ENV.CURSOR_SECRET]?.trim() || undefined,
     corsAllowedOrigins: list(env, ENV.CORS_ALLOWED_ORIGINS, '*'),
+    scheduler: schedulerSet.length
+      ? { groupName: str(env, ENV.SCHEDULE_GROUP_NAME), roleArn: str(env, ENV.SCHEDULER_ROLE_ARN), queueArn: str(env, ENV.INGEST_QUEUE_ARN) }
+      : undefined,
+    eventBusName: env[ENV.EVENT_BUS_NAME]?.trim() || undefined,
+    localWebhookUrl: env[ENV.LOCAL_WEBHOOK_URL]?.trim() ? url(env, ENV.LOCAL_WEBHOOK_URL) : undefined,
     publicFrontMatterKeys: list(env, ENV.PUBLIC_FRONT_MATTER_KEYS, '').map((k) => {
       // Keys as they are written in front matter; nothing that could name a nested path.
       if (!/^[\p{L}\p{N}_.:-]{1,100}$/u.test(k)) {

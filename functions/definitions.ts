@@ -22,6 +22,14 @@ export const ENV = {
   IMAGE_FETCH_HOSTS: 'IMAGE_FETCH_HOSTS',
   CURSOR_SECRET: 'CURSOR_SECRET',
   CORS_ALLOWED_ORIGINS: 'CORS_ALLOWED_ORIGINS',
+  /** Scheduled posts (EventBridge Scheduler): the group, the role it assumes, the queue it sends to. */
+  SCHEDULE_GROUP_NAME: 'SCHEDULE_GROUP_NAME',
+  SCHEDULER_ROLE_ARN: 'SCHEDULER_ROLE_ARN',
+  INGEST_QUEUE_ARN: 'INGEST_QUEUE_ARN',
+  /** Publish events: the EventBridge bus. */
+  EVENT_BUS_NAME: 'EVENT_BUS_NAME',
+  /** Local stack only: publish events are also POSTed here. */
+  LOCAL_WEBHOOK_URL: 'LOCAL_WEBHOOK_URL',
   /** Front-matter keys the public `GET /articles/{id}` shows (comma list; default none). */
   PUBLIC_FRONT_MATTER_KEYS: 'PUBLIC_FRONT_MATTER_KEYS',
   /** Public URL of an article page; feeds and the sitemap link with it. */

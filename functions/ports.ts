@@ -81,6 +81,8 @@ export interface ArticleRecord extends ArticleSummary {
   pipelineVersion: number;
   /** The date the article sorts by: date, else updated, else the upload time. ISO. */
   sortDate: string;
+  /** When a `scheduled` article goes live (publishDate, else date); null when not scheduled. ISO. */
+  publishAt?: string | null;
 }
 
 /** One listing item of an article, as the article item records it (adapter-defined keys). */
@@ -110,6 +112,10 @@ export interface IndexState {
   listings: IndexListing[];
   /** Bodies replaced by a transition and not deleted yet (see ArticleWriter.forgetBodies). */
   supersededBodyKeys: string[];
+  slug: string | null;
+  title: string | null;
+  /** The outbox: the event of the transition that made this revision, until it is published. */
+  pendingEvent: PublishEvent | null;
 }
 
 /** What a transition wrote: the new revision and the bodies it replaced (delete them, then forgetBodies). */
@@ -126,10 +132,15 @@ export interface Transition {
  */
 export interface ArticleWriter {
   getState(id: string): Promise<IndexState | null>;
-  /** Publishes/updates the article with its listings and exact counts, for the event `sequencer`. */
-  save(record: ArticleRecord, sequencer: string, read: IndexState | null): Promise<Transition>;
+  /**
+   * Publishes/updates the article with its listings and exact counts, for the event `sequencer`.
+   * `event` (the state change, if any) is stored in the same write as the pending event.
+   */
+  save(record: ArticleRecord, sequencer: string, read: IndexState | null, event?: PublishEvent | null): Promise<Transition>;
   /** Replaces the article with a tombstone carrying `sequencer` (older events then lose). */
-  remove(id: string, sourceKey: string, sequencer: string, read: IndexState | null): Promise<Transition>;
+  remove(id: string, sourceKey: string, sequencer: string, read: IndexState | null, event?: PublishEvent | null): Promise<Transition>;
+  /** Drops the pending event once published, if the article is still at `rev`. Not a transition: `rev` stays. */
+  clearEvent(id: string, rev: number): Promise<void>;
   /** The same content was uploaded again: only the sequencer (and ETag) move on. */
   touch(id: string, sequencer: string, read: IndexState, etag: string | null): Promise<Transition>;
   /**
@@ -137,6 +148,44 @@ export interface ArticleWriter {
    * `rev` (a newer transition carries them on and deletes them itself).
    */
   forgetBodies(id: string, rev: number): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------
+// Publishing: scheduled posts and publish events
+// ---------------------------------------------------------------------------------
+
+/**
+ * Runs the article through the pipeline again at `at` (ISO), as `npm run reprocess` would:
+ * a scheduled article then becomes published. Idempotent per (id, at); a spare or early run
+ * is harmless (the reprocess finds the article still scheduled, or changed, and says so).
+ */
+export interface PublishScheduler {
+  schedule(sourceKey: string, id: string, at: string): Promise<void>;
+}
+
+export type PublishEventType = 'published' | 'updated' | 'unpublished' | 'failed' | 'scheduled';
+
+/** One state change of an article (the EventBridge `detail`; `type` is its detail-type). */
+export interface PublishEvent {
+  type: PublishEventType;
+  /** `${id}:${rev}`: the same for every delivery of one state change. */
+  idempotencyId: string;
+  id: string;
+  slug: string | null;
+  /** The new status; null when deleted. */
+  status: ArticleStatus | null;
+  previousStatus: ArticleStatus | null;
+  sourceKey: string;
+  title: string | null;
+  /** The public URL (ARTICLE_URL_TEMPLATE), or null when not configured. */
+  url: string | null;
+  /** When the state change was written. ISO. */
+  time: string;
+}
+
+/** Delivers publish events at least once (EventBridge, or the local file and webhook). */
+export interface EventPublisher {
+  publish(event: PublishEvent): Promise<void>;
 }
 
 export interface ListQuery {

@@ -53,8 +53,51 @@ export interface PipelineSettings {
   mediaGcGraceSeconds: number;
   /** A node_modules folder holding sharp for linux-<cpu> (see infra/bundling.ts). */
   sharpModulesDir?: string;
+  /** Publish-event subscribers: one EventBridge API destination each (context `webhooks`). */
+  webhooks: Webhook[];
   /** Full-text search; undefined when context `search` is false. */
   search?: SearchSettings;
+}
+
+export interface Webhook {
+  url: string;
+  /** Sent with every event (API_KEY auth of the connection); both or neither. */
+  headerName?: string;
+  headerValue?: string;
+}
+
+/** Context `webhooks`: a JSON list (a string with `-c`, or an array in cdk.json) of {url, headerName?, headerValue?}. */
+export function readWebhooks(raw: unknown): Webhook[] {
+  if (raw === undefined || raw === null || raw === '') return [];
+  let list: unknown = raw;
+  if (typeof raw === 'string') {
+    try {
+      list = JSON.parse(raw);
+    } catch {
+      throw new SettingsError('context webhooks must be a JSON list of {"url": "https://...", "headerName"?, "headerValue"?}');
+    }
+  }
+  if (!Array.isArray(list)) throw new SettingsError('context webhooks must be a list');
+  if (list.length > 20) throw new SettingsError(`context webhooks may list at most 20 subscribers, got ${list.length}`);
+  return list.map((w: unknown, i) => {
+    const o = (w ?? {}) as Record<string, unknown>;
+    const url = typeof o.url === 'string' ? o.url : '';
+    let ok = false;
+    try {
+      ok = new URL(url).protocol === 'https:';
+    } catch {
+      ok = false;
+    }
+    // API destinations call HTTPS endpoints only.
+    if (!ok) throw new SettingsError(`context webhooks[${i}].url must be an https URL, got "${url}"`);
+    const headerName = typeof o.headerName === 'string' && o.headerName.trim() ? o.headerName.trim() : undefined;
+    const headerValue = typeof o.headerValue === 'string' && o.headerValue ? o.headerValue : undefined;
+    if (!headerName !== !headerValue) throw new SettingsError(`context webhooks[${i}]: headerName and headerValue must be given together`);
+    if (headerName && !/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,512}$/.test(headerName)) {
+      throw new SettingsError(`context webhooks[${i}].headerName is not an HTTP header name: "${headerName}"`);
+    }
+    return { url, ...(headerName ? { headerName, headerValue } : {}) };
+  });
 }
 
 export const DEFAULT_SETTINGS = {
@@ -104,6 +147,13 @@ export const CONTEXT_KEYS = [
   'alarmEmail',
   'logRetentionDays',
   'sharpModulesDir',
+  'publicFrontMatterKeys',
+  'articleUrlTemplate',
+  'mediaGcGraceSeconds',
+  'search',
+  'searchAutoPauseMinutes',
+  'searchDeletionProtection',
+  'webhooks',
 ] as const;
 
 /**
@@ -321,6 +371,7 @@ export function readSettings(node: Pick<Node, 'tryGetContext'> & Partial<Pick<No
     alarmEmail,
     logRetentionDays,
     sharpModulesDir: text(ctx, 'sharpModulesDir'),
+    webhooks: readWebhooks(ctx('webhooks')),
     search,
   };
 }

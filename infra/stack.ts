@@ -11,6 +11,7 @@ import { Ingest } from './constructs/ingest';
 import { MediaCdn } from './constructs/media-cdn';
 import { MediaGc } from './constructs/media-gc';
 import { Monitoring } from './constructs/monitoring';
+import { Publishing } from './constructs/publishing';
 import { QueryApi } from './constructs/query-api';
 import { Search } from './constructs/search';
 import { Storage } from './constructs/storage';
@@ -27,6 +28,7 @@ export class ArticlePipelineStack extends Stack {
   readonly queryApi: QueryApi;
   readonly mediaGc: MediaGc;
   readonly monitoring: Monitoring;
+  readonly publishing: Publishing;
   readonly search?: Search;
 
   constructor(scope: Construct, id: string, props: ArticlePipelineStackProps) {
@@ -57,6 +59,11 @@ export class ArticlePipelineStack extends Stack {
       maxConcurrency: s.ingestMaxConcurrency,
       logRetentionDays: s.logRetentionDays,
       sharpModulesDir: s.sharpModulesDir,
+    });
+    this.publishing = new Publishing(this, 'Publishing', {
+      ingestQueue: this.ingest.queue,
+      ingestFunction: this.ingest.handler,
+      webhooks: s.webhooks,
     });
     this.queryApi = new QueryApi(this, 'QueryApi', {
       table: this.storage.table,
@@ -99,6 +106,7 @@ export class ArticlePipelineStack extends Stack {
     new CfnOutput(this, 'IngestQueueUrl', { value: this.ingest.queue.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.ingest.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueArn', { value: this.ingest.deadLetterQueue.queueArn, description: 'Source ARN for `aws sqs start-message-move-task`' });
+    new CfnOutput(this, 'EventBusName', { value: this.publishing.bus.eventBusName, description: 'Publish events (source article-pipeline)' });
     new CfnOutput(this, 'TableName', { value: this.storage.table.tableName });
     new CfnOutput(this, 'MediaBucketName', { value: this.storage.mediaBucket.bucketName });
     new CfnOutput(this, 'MediaGcFunctionName', { value: this.mediaGc.handler.function.functionName, description: 'Run the media sweeper now: aws lambda invoke --function-name <this> out.json' });

@@ -12,6 +12,9 @@ import { DEFAULTS, ENV, isArticleKey } from '../functions/definitions';
 import { startApiServer, type LocalRoute } from './api-server';
 import { ensureTable, startDynamoLocal } from './dynamodb';
 import { startFaultProxy, sumCounts, type FaultCounts, type FaultProxy, type FaultSettings } from './faults';
+import { createDocumentClient } from '../functions/adapters/clients';
+import { DynamoArticleIndex } from '../functions/adapters/dynamo-index';
+import { LocalEventLog, LocalPublishScheduler } from './publishing';
 import type { SweepOptions } from '../functions/gc/handler';
 import type { SweepReport } from '../functions/core/media-gc';
 import { createPgliteDriver, type PgliteDriver } from '../functions/adapters/pglite-driver';
@@ -71,6 +74,10 @@ export interface LocalStack {
   tableName: string;
   dataDir: string;
   deadLetterFile: string;
+  /** Publish events, one JSON line each (`<dataDir>/events.jsonl`). */
+  eventsFile: string;
+  /** The timers of scheduled articles. */
+  scheduler: LocalPublishScheduler;
   queue: LocalQueue;
   /** The SQS-compatible endpoint and its two queues (the operator's tools use these). */
   sqsEndpoint: string;
@@ -236,6 +243,13 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       onError: (err) => log(`ingest invocation failed: ${(err as Error)?.message ?? err}`),
     });
     stops.unshift(async () => queue.close());
+    const scheduler = new LocalPublishScheduler((body) => queue.send(body), incomingBucket);
+    stops.unshift(async () => scheduler.close());
+    const eventsFile = join(dataDir, 'events.jsonl');
+    ingest.usePublishing({ scheduler, events: new LocalEventLog(eventsFile, env[ENV.LOCAL_WEBHOOK_URL] || undefined) });
+    const reader = createDocumentClient({ dynamodbEndpoint: dynamo.endpoint });
+    const rearmed = await scheduler.rearm(new DynamoArticleIndex(reader, tableName)).finally(() => reader.destroy());
+    if (rearmed) log(`${rearmed} scheduled article(s): timers armed again`);
     const sqs = await startLocalSqs({ port: sqsPort, queue, deadLetterFile });
     stops.unshift(sqs.stop);
     s3.onObjectEvent((n) => {
@@ -271,6 +285,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       tableName,
       dataDir,
       deadLetterFile,
+      eventsFile,
+      scheduler,
       queue,
       sqsEndpoint: sqs.endpoint,
       ingestQueueUrl: sqs.ingestQueueUrl,

@@ -21,7 +21,7 @@
  *            --keep (data dir) --log FILE (handler log lines)
  */
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -273,8 +273,9 @@ async function verify(stack: LocalStack, c: Clients, expected: Map<string, Expec
   // 2. Each live article carries its last upload's content.
   await pLimit(8).map(live, async ([key, exp]) => {
     const id = articleId(key);
-    const res = await fetch(`${stack.apiUrl}/articles/${id}`);
-    if (res.status !== 200) return void bad(`GET /articles/${id} (${key}): HTTP ${res.status}`, key);
+    // The operator route: drafts and failed articles are not public, nor is sourceKey.
+    const res = await signedFetch(`${stack.apiUrl}/admin/articles/${id}`);
+    if (res.status !== 200) return void bad(`GET /admin/articles/${id} (${key}): HTTP ${res.status}`, key);
     const a: any = await res.json();
     if (a.sourceKey !== key) bad(`sourceKey ${JSON.stringify(a.sourceKey)} for ${JSON.stringify(key)}`, key);
     if (exp.status === 'failed') {
@@ -312,6 +313,7 @@ async function verify(stack: LocalStack, c: Clients, expected: Map<string, Expec
 
   // 4. The table itself: no replaced body left to release, listings in step with each record.
   const bodyKeys = new Set<string>();
+  const delivered = deliveredEvents(stack);
   await pLimit(8).map([...expected], async ([key, exp]) => {
     const pk = `A#${articleId(key)}`;
     const item = (await c.doc.send(new GetCommand({ TableName: stack.tableName, Key: { pk, sk: 'A' }, ConsistentRead: true }))).Item;
@@ -321,6 +323,7 @@ async function verify(stack: LocalStack, c: Clients, expected: Map<string, Expec
       return;
     }
     if (Array.isArray(item.supersededBodyKeys) && item.supersededBodyKeys.length) bad(`bodies replaced but not released: ${key}`, key);
+    if (item.pendingEvent && !delivered.ids.has(String(item.pendingEvent.idempotencyId))) bad(`${key}: event ${item.pendingEvent.idempotencyId} never delivered`, key);
     if (!exp !== (item.deleted === true)) bad(`${key}: deleted=${item.deleted === true}, expected ${!exp}`, key);
     if (item.bodyKey) bodyKeys.add(String(item.bodyKey));
     const listings = (
@@ -364,7 +367,56 @@ async function verify(stack: LocalStack, c: Clients, expected: Map<string, Expec
   const keyById = new Map([...expected.keys()].map((k) => [articleId(k), k]));
   for (const k of stored) if (!bodyKeys.has(k)) bad(`orphaned body: ${k}`, keyById.get(k.split('/')[1] ?? '') ?? null);
   for (const k of bodyKeys) if (!stored.has(k)) bad(`missing body: ${k}`, keyById.get(k.split('/')[1] ?? '') ?? null);
+
+  // 6. Publish events: one per state change. Redeliveries carry the same idempotency id and
+  // the same content; in rev order, every change into or out of `published` has its event
+  // (so none is lost and none doubled), and the last one matches the article's final state.
+  for (const [key, exp] of expected) {
+    const events = [...(delivered.byArticle.get(articleId(key)) ?? new Map<string, EventLine[]>()).values()];
+    const distinct: EventLine[] = [];
+    for (const copies of events) {
+      // Compared field by field: the outbox's copy comes back from DynamoDB in another key order.
+      if (new Set(copies.map((e) => JSON.stringify(e, Object.keys(e).sort()))).size > 1) bad(`${key}: event ${copies[0]!.idempotencyId} delivered with different contents`, key);
+      distinct.push(copies[0]!);
+    }
+    distinct.sort((a, b) => a.rev - b.rev);
+    for (let i = 1; i < distinct.length; i++) {
+      const [a, b] = [distinct[i - 1]!, distinct[i]!];
+      if ((a.status === 'published') !== (b.previousStatus === 'published')) {
+        bad(`${key}: events ${a.idempotencyId} (${a.type} -> ${a.status}) and ${b.idempotencyId} (${b.type}, from ${b.previousStatus}) do not chain`, key);
+      }
+    }
+    const last = distinct[distinct.length - 1];
+    if ((exp?.status === 'published') !== (last?.status === 'published')) {
+      bad(`${key}: last event ${last?.idempotencyId ?? '(none)'} says ${last?.status ?? 'nothing'}, the article is ${exp?.status ?? 'deleted'}`, key);
+    }
+  }
   return problems;
+}
+
+interface EventLine {
+  idempotencyId: string;
+  rev: number;
+  type: string;
+  status: string | null;
+  previousStatus: string | null;
+}
+
+/** The events file, by article id, then idempotency id (every delivery of it). */
+function deliveredEvents(stack: LocalStack): { byArticle: Map<string, Map<string, EventLine[]>>; ids: Set<string> } {
+  const byArticle = new Map<string, Map<string, EventLine[]>>();
+  const ids = new Set<string>();
+  const text = existsSync(stack.eventsFile) ? readFileSync(stack.eventsFile, 'utf8') : '';
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    const d = JSON.parse(line).detail as EventLine & { id: string };
+    const e = { ...d, rev: Number(d.idempotencyId.split(':').pop()) };
+    ids.add(d.idempotencyId);
+    const m = byArticle.get(d.id) ?? new Map<string, EventLine[]>();
+    m.set(d.idempotencyId, [...(m.get(d.idempotencyId) ?? []), e]);
+    byArticle.set(d.id, m);
+  }
+  return { byArticle, ids };
 }
 
 // ------------------------------------------------------------------ runs
@@ -475,6 +527,9 @@ async function faultRun(args: Args): Promise<boolean> {
     console.log(`queue               sent ${queue.sent}, delivered ${queue.delivered}, retried ${queue.retried}, dead-lettered ${queue.deadLettered}`);
     console.log(`dead letters        ${letters.length}${letters.length ? ` (${cutLettered} of the unreachable keys' ${cut} events; redriven with faults off; ${firstProblems} mismatches before, ${unexplained.length} not explained by a dead letter)` : ''}`);
     console.log(`processed in        ${processedIn.toFixed(1)} s`);
+    const ev = deliveredEvents(stack);
+    const deliveries = [...ev.byArticle.values()].reduce((n, m) => n + [...m.values()].reduce((k, l) => k + l.length, 0), 0);
+    console.log(`publish events      ${ev.ids.size} state changes, ${deliveries} deliveries (one event per state change, checked)`);
     console.log(`final mismatches    ${problems.length + unexplained.length}`);
     for (const p of [...unexplained.map((u) => `silently dropped: ${u}`), ...problems.map((p) => p.problem)].slice(0, 40)) console.log(`  - ${p}`);
     // The history of each key that went wrong, to reproduce it.

@@ -92,7 +92,7 @@ export interface MissingAsset {
   path: string;
 }
 
-export type ArticleOutcome = 'published' | 'draft' | 'failed' | 'unchanged' | 'timeout';
+export type ArticleOutcome = 'published' | 'scheduled' | 'draft' | 'failed' | 'unchanged' | 'timeout';
 
 export interface ArticleReport {
   key: string;

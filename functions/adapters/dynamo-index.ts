@@ -54,6 +54,7 @@ import type {
   LinkPage,
   ListPage,
   ListQuery,
+  PublishEvent,
   Transition,
 } from '../ports';
 import { TRANSACTION_LIMITS } from '../write-budget';
@@ -174,7 +175,7 @@ export class DynamoArticleIndex implements ArticleWriter, ArticleReader {
         Key: { pk: articlePk(id), sk: ARTICLE_SK },
         ConsistentRead: true,
         ProjectionExpression:
-          'id, seq, rev, deleted, sourceEtag, contentHash, pipelineVersion, bodyKey, #s, imageWarnings, listings, supersededBodyKeys',
+          'id, seq, rev, deleted, sourceEtag, contentHash, pipelineVersion, bodyKey, #s, imageWarnings, listings, supersededBodyKeys, slug, title, pendingEvent',
         ExpressionAttributeNames: { '#s': 'status' },
       }),
     );
@@ -193,10 +194,13 @@ export class DynamoArticleIndex implements ArticleWriter, ArticleReader {
       imageWarnings: Number(it.imageWarnings ?? 0),
       listings: Array.isArray(it.listings) ? (it.listings as IndexListing[]) : [],
       supersededBodyKeys: Array.isArray(it.supersededBodyKeys) ? (it.supersededBodyKeys as string[]) : [],
+      slug: (it.slug as string | undefined) ?? null,
+      title: (it.title as string | undefined) ?? null,
+      pendingEvent: (it.pendingEvent as PublishEvent | undefined) ?? null,
     };
   }
 
-  async save(record: ArticleRecord, sequencer: string, read: IndexState | null): Promise<Transition> {
+  async save(record: ArticleRecord, sequencer: string, read: IndexState | null, event: PublishEvent | null = null): Promise<Transition> {
     const imageWarnings = record.warnings.filter((w) => w.code.startsWith('image_')).length;
     const listings = listingsOf(record);
     const item: Item = {
@@ -206,11 +210,12 @@ export class DynamoArticleIndex implements ArticleWriter, ArticleReader {
       seq: sequencer,
       imageWarnings,
       listings: listings.map(({ sk, facet, key, name }) => ({ sk, facet, key, name })),
+      ...(event ? { pendingEvent: event } : {}),
     };
     return this.transition(item, read, { listings, record });
   }
 
-  async remove(id: string, sourceKey: string, sequencer: string, read: IndexState | null): Promise<Transition> {
+  async remove(id: string, sourceKey: string, sequencer: string, read: IndexState | null, event: PublishEvent | null = null): Promise<Transition> {
     const tombstone: Item = {
       pk: articlePk(id),
       sk: ARTICLE_SK,
@@ -220,6 +225,7 @@ export class DynamoArticleIndex implements ArticleWriter, ArticleReader {
       deleted: true,
       // Kept long enough to reject late, older events for the key; then DynamoDB expires it.
       expiresAt: Math.floor(Date.now() / 1000) + TOMBSTONE_TTL_SECONDS,
+      ...(event ? { pendingEvent: event } : {}),
     };
     return this.transition(tombstone, read, null);
   }
@@ -244,18 +250,28 @@ export class DynamoArticleIndex implements ArticleWriter, ArticleReader {
   }
 
   async forgetBodies(id: string, rev: number): Promise<void> {
+    return this.removeAtRev(id, rev, 'supersededBodyKeys');
+  }
+
+  async clearEvent(id: string, rev: number): Promise<void> {
+    return this.removeAtRev(id, rev, 'pendingEvent');
+  }
+
+  /** Drops an attribute if the article is still at `rev`; not a transition (`rev` stays). */
+  private async removeAtRev(id: string, rev: number, attribute: 'supersededBodyKeys' | 'pendingEvent'): Promise<void> {
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: articlePk(id), sk: ARTICLE_SK },
-          UpdateExpression: 'REMOVE supersededBodyKeys',
+          UpdateExpression: `REMOVE ${attribute}`,
           ConditionExpression: 'rev = :rev',
           ExpressionAttributeValues: { ':rev': rev },
         }),
       );
     } catch (err) {
-      // A newer transition carried the keys on: it deletes them and forgets them itself.
+      // A newer transition carried the keys on (it deletes them and forgets them itself), or
+      // replaced the event after delivering it.
       if (!isConditionFailure(err)) throw err;
     }
   }
@@ -372,7 +388,7 @@ export class DynamoArticleIndex implements ArticleWriter, ArticleReader {
     const res = await this.db.send(new GetCommand({ TableName: this.table, Key: { pk: articlePk(id), sk: ARTICLE_SK } }));
     const it = res.Item;
     if (!it || it.deleted === true) return null;
-    const { pk: _pk, sk: _sk, seq: _seq, complete: _c, ...rest } = it;
+    const { pk: _pk, sk: _sk, seq: _seq, complete: _c, pendingEvent: _e, ...rest } = it;
     return rest as unknown as ArticleRecord;
   }
 

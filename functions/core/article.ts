@@ -166,6 +166,7 @@ export async function buildArticle(
       ...(img.hashes?.length ? { imageHashes: img.hashes } : {}),
       frontMatter: withoutEmails(fm.data),
       sortDate: meta.date ?? meta.updated ?? opts.uploadedAt,
+      publishAt: meta.draft ? null : meta.publishAt,
     },
   };
 }

@@ -10,7 +10,20 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { BODY_PREFIX, isArticleKey } from '../definitions';
-import type { ArticleRecord, ArticleWriter, IndexState, IngestObjectStore, Logger, Metrics, SearchFeed, StoredObject, Transition } from '../ports';
+import type {
+  ArticleRecord,
+  ArticleWriter,
+  EventPublisher,
+  IndexState,
+  IngestObjectStore,
+  Logger,
+  Metrics,
+  PublishEvent,
+  PublishScheduler,
+  SearchFeed,
+  StoredObject,
+  Transition,
+} from '../ports';
 import { ObjectTooLargeError } from '../ports';
 import { buildArticle, failedRecord, type ArticleBuildOptions, type ImageStep } from './article';
 import { boundRecord } from './bounds';
@@ -25,6 +38,7 @@ export const PIPELINE_VERSION = 2; // 2: cover.social (social cards)
 
 export type IngestOutcome =
   | 'published'
+  | 'scheduled'
   | 'draft'
   | 'failed'
   | 'deleted'
@@ -49,6 +63,12 @@ export interface IngestDeps {
    */
   search?: SearchFeed;
   now?: () => Date;
+  /** Re-runs scheduled articles at their time (optional: without it they wait for a reprocess). */
+  scheduler?: PublishScheduler;
+  /** Receives one event per state change (optional: without it events stay in the outbox). */
+  events?: EventPublisher;
+  /** The public URL of an article (ARTICLE_URL_TEMPLATE), or null when not known. */
+  articleUrl?: (record: { id: string; slug: string | null; date: string | null }) => string | null;
 }
 
 export interface IngestSettings extends Omit<ArticleBuildOptions, 'key' | 'uploadedAt'> {
@@ -149,6 +169,8 @@ async function decide(work: EventWork, deps: IngestDeps, round: (state: IndexSta
   for (let i = 0; i < MAX_ROUNDS; i++) {
     const state = await deps.index.getState(work.id);
     work.state = state;
+    // The outbox: a state change whose event was not delivered yet is delivered first.
+    if (state?.pendingEvent) await deliver(deps, work.id, state.rev, state.pendingEvent);
     try {
       return await round(state);
     } catch (err) {
@@ -169,9 +191,11 @@ async function remove(deps: IngestDeps, settings: IngestSettings, work: EventWor
       await deps.search?.refresh(id, ev.sequencer);
       return state!.deleted ? 'deleted' : 'duplicate';
     }
-    const t = await deps.index.remove(id, ev.key, ev.sequencer, state);
+    const event = publishEvent(deps, state, null, { id, sourceKey: ev.key, slug: state?.slug, title: state?.title });
+    const t = await deps.index.remove(id, ev.key, ev.sequencer, state, event);
     await deps.search?.apply({ id, sequencer: ev.sequencer, record: null });
     work.state = null;
+    if (event) await deliver(deps, id, t.rev, event);
     await release(deps, settings, id, t);
     return 'deleted';
   });
@@ -218,17 +242,71 @@ async function upsert(deps: IngestDeps, settings: IngestSettings, work: EventWor
     if (current && contentHash && state.contentHash === contentHash) return unchanged(deps, settings, work, sequencer, state, obj instanceof ObjectTooLargeError ? null : obj.etag);
 
     const prepared = (work.prepared ??= await prepare(deps, settings, work, obj, sequencer));
+    const { record } = prepared;
+    // Armed before the write: a timer for a write that then loses is a harmless reprocess,
+    // a write without its timer would stay scheduled for ever.
+    if (record.status === 'scheduled' && record.publishAt) await deps.scheduler?.schedule(ev.key, id, record.publishAt);
     const saveStarted = performance.now();
-    const t = await saveBounded(deps, settings, work, prepared, sequencer, state);
+    const { t, event } = await saveBounded(deps, settings, work, prepared, sequencer, state, (r) => publishEvent(deps, state, r, r));
     work.state = null;
     const save = Math.round(performance.now() - saveStarted);
     await release(deps, settings, id, t);
     // The record saved may be the failed one saveBounded put in its place.
     const saved = work.prepared!;
     await deps.search?.apply({ id, sequencer, record: saved.record, html: saved.built?.html ?? null });
+    if (event) await deliver(deps, id, t.rev, event);
     report(deps, ev, saved, { read: work.readMs ?? 0, ...saved.built?.timings, save }, force);
     return saved.record.status;
   });
+}
+
+/**
+ * The event of a state change from `read` to `next` (null: deleted), or null when readers
+ * would see nothing new (a reprocess with the same content, a draft saved again).
+ */
+function publishEvent(
+  deps: IngestDeps,
+  read: IndexState | null,
+  next: ArticleRecord | null,
+  about: { id: string; sourceKey: string; slug?: string | null; title?: string | null; date?: string | null },
+): PublishEvent | null {
+  if (!deps.events) return null;
+  const previousStatus = read && !read.deleted ? read.status : null;
+  const status = next?.status ?? null;
+  const sameContent = !!next && previousStatus === status && read?.contentHash === next.contentHash;
+  let type: PublishEvent['type'] | null;
+  if (status === null) type = previousStatus ? 'unpublished' : null;
+  else if (status === 'draft') type = previousStatus === 'published' || previousStatus === 'scheduled' ? 'unpublished' : null;
+  else if (sameContent) type = null;
+  else if (status === 'published') type = previousStatus === 'published' ? 'updated' : 'published';
+  else type = status;
+  if (!type) return null;
+  const rev = (read?.rev ?? 0) + 1;
+  const slug = about.slug ?? null;
+  return {
+    type,
+    idempotencyId: `${about.id}:${rev}`,
+    id: about.id,
+    slug,
+    status,
+    previousStatus,
+    sourceKey: about.sourceKey,
+    // A copy for subscribers, bounded so the outbox adds at most a few KB to the article item
+    // (the article keeps its whole title).
+    title: about.title ? about.title.slice(0, EVENT_TITLE_MAX) : null,
+    url: next && deps.articleUrl ? deps.articleUrl({ id: about.id, slug, date: about.date ?? null }) : null,
+    time: (deps.now ?? (() => new Date()))().toISOString(),
+  };
+}
+
+/** Longest title an event carries (the item's 400 KB and an EventBridge entry's 256 KB stay far off). */
+export const EVENT_TITLE_MAX = 1000;
+
+/** Publishes a written state change's event, then empties the outbox (if the article is still at `rev`). */
+async function deliver(deps: IngestDeps, id: string, rev: number, event: PublishEvent): Promise<void> {
+  if (!deps.events) return;
+  await deps.events.publish(event);
+  await deps.index.clearEvent(id, rev);
 }
 
 const UNSTORABLE = {
@@ -253,9 +331,11 @@ async function saveBounded(
   prepared: NonNullable<EventWork['prepared']>,
   sequencer: string,
   state: IndexState | null,
-): Promise<Transition> {
+  eventFor: (record: ArticleRecord) => PublishEvent | null,
+): Promise<{ t: Transition; event: PublishEvent | null }> {
   try {
-    return await deps.index.save(prepared.record, sequencer, state);
+    const event = eventFor(prepared.record);
+    return { t: await deps.index.save(prepared.record, sequencer, state, event), event };
   } catch (err) {
     if (!isRefusedByStore(err) || prepared.record.error?.code === UNSTORABLE.code) throw err;
     const record = prepared.record;
@@ -268,7 +348,8 @@ async function saveBounded(
       new Date(record.processedAt),
     );
     work.prepared = { record: boundRecord({ ...failed, sourceEtag: record.sourceEtag, contentHash: record.contentHash }), built: null };
-    return deps.index.save(work.prepared.record, sequencer, state);
+    const event = eventFor(work.prepared.record);
+    return { t: await deps.index.save(work.prepared.record, sequencer, state, event), event };
   }
 }
 
@@ -320,6 +401,7 @@ async function prepare(
   }
   const contentHash = sha256Hex(obj.body);
   let record: ArticleRecord;
+  const due = (at: string | null | undefined) => !at || Date.parse(at) <= now.getTime();
   let html: string | null = null;
   let built: Built | null = null;
   try {
@@ -333,6 +415,9 @@ async function prepare(
       pipelineVersion: PIPELINE_VERSION,
       processedAt: now.toISOString(),
     };
+    // Published with a publish time still ahead: scheduled until then (the scheduler re-runs it).
+    if (record.status === 'published' && !due(record.publishAt)) record.status = 'scheduled';
+    else record.publishAt = null;
   } catch (err) {
     if (err instanceof ImageStepError) throw err.original;
     const error =

@@ -30,7 +30,9 @@ export interface NormalizeOptions {
 }
 
 /** Hugo's order; `published` counts only when it holds a date (it is also a status flag). */
-const DATE_FIELDS = ['date', 'publishDate', 'pubDate', 'published'];
+const DATE_FIELDS = ['date', 'publishDate', 'publish_date', 'pubDate', 'published'];
+/** When the article goes live (Hugo's publishDate); else its date. A future one schedules it. */
+const PUBLISH_FIELDS = ['publishDate', 'publish_date'];
 const UPDATED_FIELDS = ['updated', 'lastmod', 'modified', 'updatedAt', 'updated_at', 'last_modified_at'];
 const EXCERPT_FIELDS = ['excerpt', 'description', 'summary'];
 
@@ -40,6 +42,8 @@ export function normalizeMeta(data: Record<string, unknown>, opts: NormalizeOpti
 
   const date = firstDate(get, DATE_FIELDS, opts.defaultTimezone, warnings);
   const updated = firstDate(get, UPDATED_FIELDS, opts.defaultTimezone, warnings);
+  // A bad publishDate was already reported when it was the date; otherwise `date` stands.
+  const publishAt = firstDate(get, PUBLISH_FIELDS, opts.defaultTimezone, []) ?? date;
 
   // Author names are not split on commas: "Smith, John" is one person.
   const authors = bounded(
@@ -60,6 +64,7 @@ export function normalizeMeta(data: Record<string, unknown>, opts: NormalizeOpti
     title: titleText(get('title'), warnings),
     date,
     updated,
+    publishAt,
     author: authors[0] ?? null,
     authors,
     categories,

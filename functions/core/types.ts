@@ -3,7 +3,8 @@
  * Pure types: no runtime code, no AWS imports.
  */
 
-export type ArticleStatus = 'published' | 'draft' | 'failed';
+/** `scheduled`: published, but its publish time is still ahead (listed under its own status, never counted). */
+export type ArticleStatus = 'published' | 'scheduled' | 'draft' | 'failed';
 
 export interface Warning {
   /** Stable, machine-readable code (e.g. `image_not_found`). */
@@ -105,6 +106,8 @@ export interface NormalizedMeta {
   title: string | null;
   date: string | null;
   updated: string | null;
+  /** publishDate / publish_date, else the date: a future one makes the article scheduled. ISO. */
+  publishAt: string | null;
   author: string | null;
   authors: string[];
   categories: string[];

@@ -7,12 +7,17 @@ import { loadConfig } from '../config';
 import { createDocumentClient, createS3Client } from '../adapters/clients';
 import { DynamoImageRecords } from '../adapters/dynamo-image-records';
 import { DynamoArticleIndex } from '../adapters/dynamo-index';
+import { EventBridgePublishScheduler, EventBridgePublisher } from '../adapters/eventbridge';
 import { createHttpFetcher } from '../adapters/http-fetcher';
 import { createPowertoolsLogger, createPowertoolsMetrics, measuredEncoder } from '../adapters/powertools';
 import { S3ObjectStore } from '../adapters/s3-store';
 import { SharpEncoder } from '../adapters/sharp-encoder';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import type { Context } from 'aws-lambda';
+import type { EventPublisher, PublishScheduler } from '../ports';
 import type { ImageStep } from '../core/article';
+import { articleUrl } from '../core/article-url';
 import { errorMessage } from '../core/errors';
 import { rehostImages } from '../core/images/rehost';
 import { createDataApiDriver } from '../adapters/data-api-driver';
@@ -65,8 +70,37 @@ const search =
     log,
   });
 
+/**
+ * Scheduled posts and publish events: EventBridge in AWS when configured; the local stack
+ * puts its own timer and events file in through `usePublishing` before any event arrives.
+ */
+const publishing: { scheduler?: PublishScheduler; events?: EventPublisher } = {
+  scheduler: config.scheduler
+    ? new EventBridgePublishScheduler(new SchedulerClient({}), { ...config.scheduler, incomingBucket: config.incomingBucket })
+    : undefined,
+  events: config.eventBusName ? new EventBridgePublisher(new EventBridgeClient({}), config.eventBusName) : undefined,
+};
+
+export function usePublishing(local: { scheduler?: PublishScheduler; events?: EventPublisher }): void {
+  Object.assign(publishing, local);
+}
+
 const run = createIngestHandler(
-  { objects, index, images, log, metrics, search },
+  {
+    objects,
+    index,
+    images,
+    log,
+    metrics,
+    search,
+    articleUrl: (a) => (config.articleUrlTemplate && a.slug ? articleUrl(config.articleUrlTemplate, { ...a, slug: a.slug, updated: null }, config.defaultTimezone) : null),
+    get scheduler() {
+      return publishing.scheduler;
+    },
+    get events() {
+      return publishing.events;
+    },
+  },
   {
     incomingBucket: config.incomingBucket,
     mediaBucket: config.mediaBucket,

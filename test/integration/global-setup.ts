@@ -25,6 +25,7 @@ export interface StackInfo
     | 'ingestQueueUrl'
     | 'deadLetterQueueUrl'
     | 'deadLetterQueueArn'
+    | 'eventsFile'
   > {
   originUrl: string;
   originDir: string;
@@ -87,6 +88,7 @@ export default async function setup(project: TestProject) {
     ingestQueueUrl: stack.ingestQueueUrl,
     deadLetterQueueUrl: stack.deadLetterQueueUrl,
     deadLetterQueueArn: stack.deadLetterQueueArn,
+    eventsFile: stack.eventsFile,
   });
   return async () => {
     await stack?.stop();

@@ -17,6 +17,9 @@ describe('loadConfig', () => {
   it('fills every default from an empty environment, except MEDIA_BASE_URL', () => {
     expectRefused({}, 'MEDIA_BASE_URL is required but not set');
     expect(loadConfig({ MEDIA_BASE_URL: 'https://media.example/' })).toEqual({
+      articleUrlTemplate: null,
+      mediaGcGraceSeconds: 604800,
+      publicFrontMatterKeys: [],
       incomingBucket: 'articles-incoming',
       mediaBucket: 'articles-media',
       tableName: 'articles',
@@ -86,5 +89,17 @@ describe('loadConfig', () => {
 
   it('accepts time-zone aliases that Intl knows', () => {
     expect(loadConfig({ MEDIA_BASE_URL: 'https://m.example', DEFAULT_TIMEZONE: 'Asia/Calcutta' }).defaultTimezone).toBe('Asia/Calcutta');
+  });
+});
+
+describe('publishing settings', () => {
+  const base = { MEDIA_BASE_URL: 'https://media.example' };
+  it('takes the scheduler settings all together or not at all, the bus name and a local webhook URL', () => {
+    expect(loadConfig(base)).toMatchObject({ scheduler: undefined, eventBusName: undefined, localWebhookUrl: undefined });
+    expect(
+      loadConfig({ ...base, SCHEDULE_GROUP_NAME: 'g', SCHEDULER_ROLE_ARN: 'arn:aws:iam::1:role/r', INGEST_QUEUE_ARN: 'arn:aws:sqs:eu-west-1:1:q', EVENT_BUS_NAME: 'bus' }),
+    ).toMatchObject({ scheduler: { groupName: 'g', roleArn: 'arn:aws:iam::1:role/r', queueArn: 'arn:aws:sqs:eu-west-1:1:q' }, eventBusName: 'bus' });
+    expect(() => loadConfig({ ...base, SCHEDULE_GROUP_NAME: 'g' })).toThrow(/need all of SCHEDULE_GROUP_NAME, SCHEDULER_ROLE_ARN, INGEST_QUEUE_ARN/);
+    expect(() => loadConfig({ ...base, LOCAL_WEBHOOK_URL: 'ftp://x' })).toThrow(/LOCAL_WEBHOOK_URL must be an http/);
   });
 });

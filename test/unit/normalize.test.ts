@@ -30,6 +30,7 @@ describe('the sample upload', () => {
       title: '俄方：无普京与泽连斯基会谈计划',
       date: '2022-03-02T06:50:07.000Z',
       updated: null,
+      publishAt: '2022-03-02T06:50:07.000Z',
       author: '观察者网',
       authors: ['观察者网'],
       categories: ['新媒体', '观察者网', '头条'],
@@ -319,5 +320,16 @@ describe('control characters from YAML escapes', () => {
     expect(meta.author).toBe('Ann[31m');
     expect(meta.tags).toEqual(['xy', 'ok']);
     expect(meta.excerpt).toBe('one two');
+  });
+});
+
+describe('publishAt (scheduled posts)', () => {
+  const at = (data: Record<string, unknown>) => normalizeMeta(data, { defaultTimezone: 'UTC', fileName: 'p.md' }).publishAt;
+  it('is publishDate or publish_date when given, else the date', () => {
+    expect(at({ date: '2020-01-01', publishDate: '2030-01-01' })).toBe('2030-01-01T00:00:00.000Z');
+    expect(at({ date: '2020-01-01', publish_date: '2030-01-02' })).toBe('2030-01-02T00:00:00.000Z');
+    expect(at({ date: '2030-01-03' })).toBe('2030-01-03T00:00:00.000Z');
+    expect(at({ publish_date: '2030-01-04' })).toBe('2030-01-04T00:00:00.000Z');
+    expect(at({})).toBeNull();
   });
 });
