@@ -16,7 +16,7 @@ import { DynamoArticleIndex } from '../functions/adapters/dynamo-index';
 import { DynamoImageRecords } from '../functions/adapters/dynamo-image-records';
 import { articleId, bodyKeyFor } from '../functions/core/ingest';
 import type { ArticleRecord, ImageRecord } from '../functions/ports';
-import { startLocalStack } from '../local/stack';
+import { FREE_PORTS, startLocalStack } from '../local/stack';
 import { s3Client } from '../scripts/lib';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -31,7 +31,7 @@ async function pool<T>(items: T[], n: number, fn: (t: T) => Promise<unknown>): P
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), 'bench-gc-'));
-const stack = await startLocalStack({ s3Port: 0, dynamodbPort: 0, apiPort: 0, sqsPort: 0, dataDir });
+const stack = await startLocalStack({ ...FREE_PORTS, dataDir });
 try {
   const db = createDocumentClient({ dynamodbEndpoint: stack.dynamodbEndpoint });
   const index = new DynamoArticleIndex(db, stack.tableName);

@@ -54,6 +54,9 @@ export interface LocalStackOptions {
   faults?: { rate: number; seed: number };
 }
 
+/** Every port of the stack picked free: for stacks started by tests, the soak and the bench, side by side. */
+export const FREE_PORTS = { s3Port: 0, dynamodbPort: 0, apiPort: 0, sqsPort: 0, rdsDataPort: 0 } as const;
+
 export interface LocalFaults {
   s3: FaultProxy;
   dynamodb: FaultProxy;

@@ -37,7 +37,7 @@ import { decodeS3Key } from '../functions/core/events';
 import { articleId } from '../functions/core/ingest';
 import { FAULT_KINDS, emptyCounts, seededRandom, sumCounts, totalFaults, type FaultCounts } from '../local/faults';
 import { readDeadLetters, redriveDeadLetters } from '../local/queue';
-import { startLocalStack, type LocalStack } from '../local/stack';
+import { FREE_PORTS, startLocalStack, type LocalStack } from '../local/stack';
 import { signedFetch } from '../local/sigv4';
 
 // ------------------------------------------------------------------ arguments
@@ -429,10 +429,7 @@ async function withStack<T>(opts: { faults?: { rate: number; seed: number }; kee
   const dataDir = mkdtempSync(join(tmpdir(), 'article-pipeline-soak-'));
   const origin = await startImageOrigin();
   const stack = await startLocalStack({
-    s3Port: 0,
-    dynamodbPort: 0,
-    apiPort: 0,
-    sqsPort: 0,
+    ...FREE_PORTS,
     dataDir,
     env: {
       IMAGE_FETCH_ALLOW_PRIVATE_HOSTS: origin.hostPort,

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import sharp from 'sharp';
 import { articleId } from '../../functions/core/ingest';
-import { startLocalStack, type LocalStack } from '../../local/stack';
+import { FREE_PORTS, startLocalStack, type LocalStack } from '../../local/stack';
 import { S3ObjectStore } from '../../functions/adapters/s3-store';
 import { SharpEncoder } from '../../functions/adapters/sharp-encoder';
 import { DynamoImageRecords } from '../../functions/adapters/dynamo-image-records';
@@ -120,10 +120,7 @@ async function start(): Promise<{ apiUrl: string }> {
   const hostPort = originUrl.replace('http://', '');
   dataDir = mkdtempSync(join(tmpdir(), 'article-pipeline-bench-'));
   stack = await startLocalStack({
-    s3Port: 0,
-    dynamodbPort: 0,
-    apiPort: 0,
-    sqsPort: 0,
+    ...FREE_PORTS,
     dataDir,
     env: {
       IMAGE_FETCH_ALLOW_PRIVATE_HOSTS: hostPort,

@@ -130,6 +130,7 @@ export class Search extends Construct {
       {
         id: 'AwsSolutions-IAM5',
         reason: "The provider framework may invoke the migration function's versions (CDK generates <arn>:*).",
+        appliesTo: [{ regex: '/^Resource::<.+\\.Arn>:\\*$/g' }],
       },
       { id: 'AwsSolutions-L1', reason: "The provider framework function's runtime is chosen by CDK, updated with aws-cdk-lib." },
       { id: 'Serverless-LambdaLatestVersion', reason: "The provider framework function's runtime is chosen by CDK, updated with aws-cdk-lib." },

@@ -7,6 +7,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { articleId } from '../../functions/core/ingest';
 import { signedHeaders } from '../../local/sigv4';
 import { adminApi as rawAdminApi, api as rawApi, findBySourceKey, openApiChecker, remove, settle, stack, upload, uniq } from './helpers';
 
@@ -87,7 +88,7 @@ describe('routes', () => {
       { encoding: 'utf8', timeout: 30_000 },
     );
     expect(curl.status, curl.stderr).toBe(0);
-    expect(JSON.parse(curl.stdout).items.map((i: { sourceKey: string }) => i.sourceKey)).toEqual([key]);
+    expect(JSON.parse(curl.stdout).items.map((i: { id: string }) => i.id)).toEqual([articleId(key)]);
     await remove(key);
   });
 
@@ -135,7 +136,7 @@ describe('routes', () => {
   it('serves an OpenAPI 3.1 document naming every route of both groups and the SigV4 scheme', async () => {
     const { body } = await rawApi('/openapi.json');
     expect(Object.keys(body.paths).sort()).toEqual(
-      ['/admin/articles', '/admin/articles/{id}', '/articles', '/articles/{id}', '/authors', '/categories', '/health', '/openapi.json', '/tags', '/feed.xml', '/atom.xml', '/feed.json', '/sitemap.xml'].sort(),
+      ['/admin/articles', '/admin/articles/{id}', '/articles', '/articles/{id}', '/authors', '/categories', '/health', '/openapi.json', '/tags', '/feed.xml', '/atom.xml', '/feed.json', '/sitemap.xml', '/search'].sort(),
     );
     expect(body.components.securitySchemes.sigv4).toMatchObject({ type: 'apiKey', name: 'Authorization', in: 'header', 'x-amazon-apigateway-authtype': 'awsSigv4' });
     for (const [path, item] of Object.entries<any>(body.paths)) {
@@ -420,7 +421,8 @@ describe('public vs operator', () => {
     const draft = await adminApi(`/admin/articles/${ids.draft}`);
     expect(draft.status).toBe(200);
     expect(draft.body).toMatchObject({ id: ids.draft, status: 'draft', sourceKey: keys.draft, error: null });
-    expect(draft.body.frontMatter.extra).toEqual({ author_email: 'ann@example.com', wp_id: 7 });
+    // E-mail addresses never reach the index at all (core/normalize.ts withoutEmails): not even operators see them.
+    expect(draft.body.frontMatter.extra).toEqual({ wp_id: 7 });
     expect(draft.headers.get('cache-control')).toBe('private, no-store');
     const failed = await adminApi(`/admin/articles/${ids.failed}`);
     expect(failed.body.error.code).toBe('invalid_front_matter');

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/definitions';
+import { articleId } from '../../functions/core/ingest';
 import { freePort } from '../../local/stack';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'dev-restart-'));
@@ -24,7 +25,7 @@ function userShellEnv(): NodeJS.ProcessEnv {
 
 async function startDev(ports: Record<string, number>): Promise<string> {
   proc = spawn(process.execPath, ['--import', 'tsx', 'local/dev.ts'], {
-    env: { ...userShellEnv(), LOCAL_DATA_DIR: dataDir, S3_PORT: String(ports.s3), DYNAMODB_PORT: String(ports.ddb), API_PORT: String(ports.api), SQS_PORT: String(ports.sqs) },
+    env: { ...userShellEnv(), LOCAL_DATA_DIR: dataDir, S3_PORT: String(ports.s3), DYNAMODB_PORT: String(ports.ddb), API_PORT: String(ports.api), SQS_PORT: String(ports.sqs), RDS_DATA_PORT: String(ports.rds) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -55,7 +56,7 @@ afterAll(async () => {
 
 describe('npm run dev', () => {
   it('prints its endpoints, processes an upload, and keeps it across a restart', async () => {
-    const ports = { s3: await freePort(), ddb: await freePort(), api: await freePort(), sqs: await freePort() };
+    const ports = { s3: await freePort(), ddb: await freePort(), api: await freePort(), sqs: await freePort(), rds: await freePort() };
     const banner = await startDev(ports);
     expect(banner).toContain(`http://127.0.0.1:${ports.s3}`);
     expect(banner).toContain(`http://127.0.0.1:${ports.api}`);
@@ -65,9 +66,8 @@ describe('npm run dev', () => {
     await s3.send(new PutObjectCommand({ Bucket: 'articles-incoming', Key: 'keep/me.md', Body: '---\ntitle: Kept\n---\nStill here.\n' }));
     const find = async () => {
       const res = await fetch(`http://127.0.0.1:${ports.api}/articles?limit=100`);
-      // Public items carry no sourceKey (operator data): found by the slug of keep/me.md.
-      const body = (await res.json()) as { items: { slug: string; title: string }[] };
-      return body.items.find((a) => a.slug === 'me');
+      const body = (await res.json()) as { items: { id: string; title: string }[] };
+      return body.items.find((a) => a.id === articleId('keep/me.md'));
     };
     const deadline = Date.now() + 30_000;
     while (!(await find()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
@@ -88,7 +88,7 @@ describe('npm run dev on a busy port', () => {
     await new Promise<void>((ok) => busy.listen(port, '127.0.0.1', ok));
     try {
       const res = spawnSync(process.execPath, ['--import', 'tsx', 'local/dev.ts'], {
-        env: { ...userShellEnv(), LOCAL_DATA_DIR: dataDir, API_PORT: String(port), S3_PORT: String(await freePort()), DYNAMODB_PORT: String(await freePort()), SQS_PORT: String(await freePort()) },
+        env: { ...userShellEnv(), LOCAL_DATA_DIR: dataDir, API_PORT: String(port), S3_PORT: String(await freePort()), DYNAMODB_PORT: String(await freePort()), SQS_PORT: String(await freePort()), RDS_DATA_PORT: String(await freePort()) },
         encoding: 'utf8',
         timeout: 60_000,
       });

@@ -16,7 +16,7 @@ import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalStack, type LocalStack } from '../../local/stack';
+import { FREE_PORTS, startLocalStack, type LocalStack } from '../../local/stack';
 import { SAMPLE_PATH } from '../support/sample';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -103,10 +103,7 @@ describe('documented commands', () => {
     copyFileSync(SAMPLE_PATH, join(work, 'post.md'));
     writeFileSync(join(work, 'cover.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0xd9]));
     stack = await startLocalStack({
-      s3Port: 0,
-      dynamodbPort: 0,
-      apiPort: 0,
-      sqsPort: 0,
+      ...FREE_PORTS,
       dataDir,
       queue: { retryDelayMs: 25 },
       env: { IMAGE_FETCH_HOSTS: '127.0.0.1', IMAGE_FETCH_TIMEOUT_MS: '2000' },

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { freePort, startLocalStack, type LocalStack } from '../../local/stack';
+import { freePort, FREE_PORTS, startLocalStack, type LocalStack } from '../../local/stack';
 import { viewerRoute } from '../../local/viewer';
 import { startOrigin, type Origin } from './origin';
 
@@ -51,11 +51,7 @@ export default async function setup(project: TestProject) {
   origin = await startOrigin();
   const demoOriginPort = await freePort();
   stack = await startLocalStack({
-    s3Port: 0,
-    dynamodbPort: 0,
-    apiPort: 0,
-    sqsPort: 0,
-    rdsDataPort: 0,
+    ...FREE_PORTS,
     // Failing messages reach the dead-letter queue in well under a second.
     queue: { retryDelayMs: 25 },
     dataDir,

@@ -18,7 +18,8 @@ import { ImageBeingCollectedError } from '../../functions/core/errors';
 import { articleId, bodyKeyFor } from '../../functions/core/ingest';
 import { MEDIA_GC_MAX_SECONDS } from '../../functions/definitions';
 import type { ImageRecord } from '../../functions/ports';
-import { startLocalStack, type LocalStack } from '../../local/stack';
+import { signedFetch } from '../../local/sigv4';
+import { FREE_PORTS, startLocalStack, type LocalStack } from '../../local/stack';
 import { s3Client } from '../../scripts/lib';
 import { main as gcCli } from '../../scripts/gc';
 import { ToolError } from '../../scripts/lib';
@@ -34,10 +35,7 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'media-gc-it-'));
   origin = await startOrigin();
   stack = await startLocalStack({
-    s3Port: 0,
-    dynamodbPort: 0,
-    apiPort: 0,
-    sqsPort: 0,
+    ...FREE_PORTS,
     queue: { retryDelayMs: 25 },
     dataDir,
     env: {
@@ -78,7 +76,8 @@ async function upload(key: string, images: string[]): Promise<void> {
 const remove = (key: string) => s3.send(new DeleteObjectCommand({ Bucket: stack.incomingBucket, Key: key }));
 
 async function article(key: string): Promise<any> {
-  const res = await fetch(`${stack.apiUrl}/articles/${articleId(key)}`);
+  // The operator route: warnings and image errors are operator data.
+  const res = await signedFetch(`${stack.apiUrl}/admin/articles/${articleId(key)}`);
   return res.status === 200 ? res.json() : null;
 }
 
