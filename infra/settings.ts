@@ -151,6 +151,8 @@ export const CONTEXT_KEYS = [
   'articleUrlTemplate',
   'mediaGcGraceSeconds',
   'search',
+  'searchMinAcu',
+  'searchMaxAcu',
   'searchAutoPauseMinutes',
   'searchDeletionProtection',
   'webhooks',

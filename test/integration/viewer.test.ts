@@ -308,7 +308,9 @@ describe.skipIf(!hasChromium)('viewer page in Chromium', () => {
     expect(await page.getByLabel('Category', { exact: true }).inputValue()).toBe('');
 
     await page.getByLabel('Tag', { exact: true }).selectOption('coast');
-    await expect.poll(() => cardTitles(page)).toEqual([titles.tide]);
+    // The stack is shared: the demo's Hugo lighthouse post is tagged "coast" too.
+    const ours = new Set<string>(Object.values(titles));
+    await expect.poll(async () => (await cardTitles(page)).filter((t) => ours.has(t))).toEqual([titles.tide]);
   });
 
   it('opens an article: processed html as-is, its images loaded from the media bucket', async () => {

@@ -25,4 +25,15 @@ describe('docs/configuration.md', () => {
     const documented = new Set([...doc.matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((m) => m[1]!));
     expect(names.filter((n) => !documented.has(n))).toEqual([]);
   });
+
+  it('every CDK context key (infra/settings.ts CONTEXT_KEYS) is documented in docs/', () => {
+    const settings = readFileSync(new URL('infra/settings.ts', root), 'utf8');
+    const list = /CONTEXT_KEYS = \[([^\]]*)\]/.exec(settings)?.[1] ?? '';
+    const keys = [...list.matchAll(/'([A-Za-z]+)'/g)].map((m) => m[1]!);
+    expect(keys.length).toBeGreaterThan(20);
+    const docs = ['operations.md', 'outputs.md', 'publishing.md', 'search.md', 'reliability.md', 'api.md']
+      .map((f) => readFileSync(new URL(`docs/${f}`, root), 'utf8'))
+      .join('\n');
+    expect(keys.filter((k) => !docs.includes(`\`${k}\``))).toEqual([]);
+  });
 });
