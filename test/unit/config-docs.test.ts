@@ -36,4 +36,12 @@ describe('docs/configuration.md', () => {
       .join('\n');
     expect(keys.filter((k) => !docs.includes(`\`${k}\``))).toEqual([]);
   });
+
+  it('CONTEXT_KEYS names every context key infra/settings.ts reads by name (the list drifted twice)', () => {
+    const settings = readFileSync(new URL('infra/settings.ts', root), 'utf8');
+    const listed = new Set([...(/CONTEXT_KEYS = \[([^\]]*)\]/.exec(settings)?.[1] ?? '').matchAll(/'([A-Za-z]+)'/g)].map((m) => m[1]!));
+    const read = [...settings.matchAll(/(?:(?<!domain)\(ctx, |capacity\()'([A-Za-z]+)'/g)].map((m) => m[1]!);
+    expect(read.length).toBeGreaterThan(15);
+    expect(read.filter((k) => !listed.has(k))).toEqual([]);
+  });
 });
