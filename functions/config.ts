@@ -132,6 +132,26 @@ export function isValidTimeZone(tz: string): boolean {
   }
 }
 
+/**
+ * The function's AWS region and role credentials, as Lambda sets them in the environment,
+ * for the query API's signed DynamoDB reads (adapters/dynamo-http.ts). The SDK clients
+ * elsewhere find the same values through their own provider chain.
+ */
+export function lambdaCredentials(env: Env = process.env): {
+  region: string;
+  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+} {
+  const region = env['AWS_REGION']?.trim() || env['AWS_DEFAULT_REGION']?.trim();
+  const accessKeyId = env['AWS_ACCESS_KEY_ID']?.trim();
+  const secretAccessKey = env['AWS_SECRET_ACCESS_KEY']?.trim();
+  if (!region) throw new ConfigError('AWS_REGION is required (Lambda sets it)');
+  if (!accessKeyId || !secretAccessKey) {
+    throw new ConfigError('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are required (Lambda sets them from the function role)');
+  }
+  const sessionToken = env['AWS_SESSION_TOKEN']?.trim() || undefined;
+  return { region, credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const incomingBucket = str(env, ENV.INCOMING_BUCKET, DEFAULTS.incomingBucket);
   const mediaBucket = str(env, ENV.MEDIA_BUCKET, DEFAULTS.mediaBucket);

@@ -8,7 +8,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { SqlParameter } from '@aws-sdk/client-rds-data';
+import type { SqlParameter } from '../functions/adapters/data-api-driver';
 import type { PgliteDriver } from '../functions/adapters/pglite-driver';
 import { DEFAULTS } from '../functions/definitions';
 import type { SqlValue } from '../functions/ports';

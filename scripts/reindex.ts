@@ -53,8 +53,10 @@ export async function runReindex(env: Env = process.env): Promise<ReindexResult 
   if (target === 'local') Object.assign(process.env, handlerEnv);
   const config = loadConfig(handlerEnv);
   const table = new DynamoArticleIndex(createDocumentClient(config), config.tableName);
-  const objects = new S3ObjectStore(createS3Client(config));
-  const db = createDataApiDriver({ ...config.search!, resumeWaitMs: 120_000 });
+  const s3 = createS3Client(config);
+  const objects = new S3ObjectStore(s3);
+  // The identity and region the SDK clients resolve (environment, profile, SSO), for the Data API's signed requests.
+  const db = createDataApiDriver({ ...config.search!, resumeWaitMs: 120_000 }, { region: await s3.config.region(), credentials: () => s3.config.credentials() });
   const decoder = new TextDecoder();
   const feed = createSearchFeed({
     index: new SearchIndex(db),

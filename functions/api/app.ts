@@ -7,7 +7,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import * as z from 'zod/mini';
+import type * as z from 'zod/mini';
+// Named, not `z.core.$ZodError`: reaching through the `core` namespace keeps all of it (every locale) in the bundle.
+import { $ZodError } from 'zod/v4/core';
 import pLimit from 'p-limit';
 import { articleUrl, type ArticleUrlTemplate } from '../core/article-url';
 import { ApiError, errorMessage } from '../core/errors';
@@ -70,7 +72,7 @@ const COUNT_ROUTES: Record<string, CountedFacet> = { '/categories': 'category', 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 const FORBIDDEN = 'operator routes (/admin/...) take a request signed with AWS SigV4 (service execute-api) by an IAM identity allowed to call them';
 
-function describeZodError(err: z.core.$ZodError): string {
+function describeZodError(err: $ZodError): string {
   return err.issues
     .map((i) => {
       const where = i.path.length ? String(i.path[0]) : 'query';
@@ -219,7 +221,7 @@ export function createApiHandler(deps: ApiDeps) {
     if (err instanceof ApiError) {
       return json(err.status, { error: { code: err.code, message: err.message } }, CACHE.none);
     }
-    if (err instanceof z.core.$ZodError) {
+    if (err instanceof $ZodError) {
       return json(400, { error: { code: 'invalid_parameter', message: describeZodError(err) } }, CACHE.none);
     }
     // Never an AWS message or a stack trace in a response; the log has them.

@@ -7,6 +7,7 @@
 // English messages `zod` loads by default, so every error text stays as it was.
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
+import type { $RefinementCtx } from 'zod/v4/core';
 
 z.config(en());
 
@@ -50,7 +51,7 @@ const listParams = {
   to: z.optional(isoBound(true)),
 };
 
-function listRules(q: { category?: string; tag?: string; author?: string; slug?: string; from?: string; to?: string }, ctx: z.core.$RefinementCtx) {
+function listRules(q: { category?: string; tag?: string; author?: string; slug?: string; from?: string; to?: string }, ctx: $RefinementCtx) {
   const facets = (['category', 'tag', 'author', 'slug'] as const).filter((f) => q[f] !== undefined);
   if (facets.length > 1) {
     ctx.addIssue({

@@ -3,7 +3,7 @@
  * indexed. Thin: configuration and clients are built once per cold start, then every
  * invocation goes to the batch runner and the core.
  */
-import { loadConfig } from '../config';
+import { lambdaCredentials, loadConfig } from '../config';
 import { createDocumentClient, createS3Client } from '../adapters/clients';
 import { DynamoImageRecords } from '../adapters/dynamo-image-records';
 import { DynamoArticleIndex } from '../adapters/dynamo-index';
@@ -61,7 +61,7 @@ const textDecoder = new TextDecoder();
 const search =
   config.search &&
   createSearchFeed({
-    index: new SearchIndex(createDataApiDriver({ ...config.search, resumeWaitMs: 60_000 })),
+    index: new SearchIndex(createDataApiDriver({ ...config.search, resumeWaitMs: 60_000 }, lambdaCredentials())),
     reader: index,
     readBody: async (key) => {
       const obj = await objects.get(config.mediaBucket, key);

@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { createDataApiDriver } from '../../functions/adapters/data-api-driver';
 import { createPgliteDriver, type PgliteDriver } from '../../functions/adapters/pglite-driver';
 import { SearchIndex } from '../../functions/core/search/index';
@@ -32,10 +33,10 @@ beforeAll(async () => {
   pglite = await createPgliteDriver();
   standIn = await startLocalDataApi({ port: 0, driver: pglite });
   drivers.pglite = pglite;
-  drivers['data-api (local stand-in)'] = createDataApiDriver({
-    ...LOCAL_SEARCH,
-    endpoint: standIn.endpoint,
-  });
+  drivers['data-api (local stand-in)'] = createDataApiDriver(
+    { ...LOCAL_SEARCH, endpoint: standIn.endpoint },
+    { region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } },
+  );
   process.env.AWS_REGION ??= 'us-east-1';
   process.env.AWS_ACCESS_KEY_ID ??= 'local';
   process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
@@ -103,5 +104,12 @@ function contract(name: string, driver: () => SqlDriver) {
 for (const [name, driver] of targets) contract(name, driver);
 
 describe.skipIf(!real.resourceArn || !real.secretArn)('SqlDriver contract: real Data API', () => {
-  contract('aurora', () => createDataApiDriver({ resourceArn: real.resourceArn!, secretArn: real.secretArn!, database: real.database, resumeWaitMs: 60_000 }));
+  // The caller's identity and region as the SDK resolves them (environment, profile, SSO).
+  const credentials = defaultProvider();
+  contract('aurora', () =>
+    createDataApiDriver(
+      { resourceArn: real.resourceArn!, secretArn: real.secretArn!, database: real.database, resumeWaitMs: 60_000 },
+      { region: process.env.AWS_REGION ?? 'us-east-1', credentials },
+    ),
+  );
 });
