@@ -148,8 +148,14 @@ export function createApiHandler(deps: ApiDeps) {
     const q = FeedQuerySchema.parse(params);
     const facetName = (['category', 'tag', 'author'] as const).find((f) => q[f] !== undefined);
     const facet = facetName ? { name: facetName, value: q[facetName]! } : undefined;
+    // `q`: a saved search, as a feed of the newest matching articles (published only, like /search).
+    if (q.q !== undefined && !deps.search) throw new ApiError(404, 'not_found', 'search is not enabled on this deployment, so feeds cannot take q');
+    const newest =
+      q.q !== undefined
+        ? deps.search!.search({ q: q.q, facet, limit: FEED_SIZE, offset: 0, order: 'newest' })
+        : deps.reader.list({ status: 'published', facet, limit: FEED_SIZE });
     // The feed code (and its library) loads with the first feed request, not every cold start.
-    const [feeds, page] = await Promise.all([import('../core/feeds'), deps.reader.list({ status: 'published', facet, limit: FEED_SIZE })]);
+    const [feeds, page] = await Promise.all([import('../core/feeds'), newest]);
     const keys = page.items.length ? await deps.reader.bodyKeys(page.items.map((a) => a.id)) : new Map<string, string | null>();
     const limit = pLimit(FEED_BODY_CONCURRENCY);
     const bodies = await Promise.all(
@@ -173,8 +179,9 @@ export function createApiHandler(deps: ApiDeps) {
     });
     if (cut) deps.log.warn('feed entries carry their excerpt only', { code: 'feed_content_truncated', entries: cut, budgetBytes: FEED_CONTENT_BUDGET });
     const what = facet ? ({ category: 'in category', tag: 'tagged', author: 'by' } as const)[facet.name] : null;
+    const title = [what ? `Articles ${what} ${facet!.value}` : 'Articles', q.q !== undefined ? `matching “${q.q}”` : ''].filter(Boolean).join(' ');
     const body = feeds.renderFeed(format, {
-      title: what ? `Articles ${what} ${facet!.value}` : 'Articles',
+      title,
       description: template
         ? 'The newest published articles.'
         : 'The newest published articles. ARTICLE_URL_TEMPLATE is not set, so the entries carry no links to article pages.',

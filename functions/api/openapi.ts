@@ -61,9 +61,15 @@ export function openApiDocument(): Record<string, unknown> {
       tags: ['public'],
       summary: `${what} of the newest ${FEED_SIZE} published articles`,
       description:
-        'Entries carry title, link (from ARTICLE_URL_TEMPLATE; none when it is not set), dates, authors, categories and tags, the excerpt as summary, the processed HTML as content, and the cover as enclosure/image. At most one of category, tag, author.',
+        'Entries carry title, link (from ARTICLE_URL_TEMPLATE; none when it is not set), dates, authors, categories and tags, the excerpt as summary, the processed HTML as content, and the cover as enclosure/image. At most one of category, tag, author. With q, a saved search: the newest published articles that match it, as /search matches.',
       parameters: parameters(FeedQuerySchema, 'public'),
-      responses: { '200': { description: `${what}.`, content: { [type]: { schema: { type: 'string' } } } }, '400': errors['400'], '405': errors['405'], '500': errors['500'] },
+      responses: {
+        '200': { description: `${what}.`, content: { [type]: { schema: { type: 'string' } } } },
+        '400': errors['400'],
+        '404': json('Error', 'q was given, and search is not enabled on this deployment.'),
+        '405': errors['405'],
+        '500': errors['500'],
+      },
     },
   });
   const countRoute = (what: string) => ({

@@ -29,6 +29,17 @@ function isoBound(end: boolean) {
   );
 }
 
+/** The longest search query, in characters. */
+export const SEARCH_QUERY_MAX = 200;
+
+/** What to search for: trimmed, 1 to SEARCH_QUERY_MAX characters (/search, and feeds' `q`). */
+function searchText() {
+  return z.pipe(
+    z.pipe(z.string(), z.transform((s: string) => s.trim())),
+    z.string().check(z.minLength(1, 'must not be empty: say what to search for'), z.maxLength(SEARCH_QUERY_MAX, `must be at most ${SEARCH_QUERY_MAX} characters`)),
+  );
+}
+
 const facetValue = z.string().check(z.trim(), z.minLength(1, 'must not be empty'), z.maxLength(200, 'must be at most 200 characters'));
 
 /** Every status an operator may list; `scheduled` is non-public like `draft`. */
@@ -83,9 +94,9 @@ export const AdminListQuerySchema = z
 
 export type ListQueryInput = z.output<typeof AdminListQuerySchema>;
 
-/** /feed.xml, /atom.xml, /feed.json: at most one of category, tag, author (as /articles). */
+/** /feed.xml, /atom.xml, /feed.json: at most one of category, tag, author (as /articles), and `q`, a saved search. */
 export const FeedQuerySchema = z
-  .strictObject({ category: z.optional(facetValue), tag: z.optional(facetValue), author: z.optional(facetValue) })
+  .strictObject({ q: z.optional(searchText()), category: z.optional(facetValue), tag: z.optional(facetValue), author: z.optional(facetValue) })
   .check(
     z.superRefine((q, ctx) => {
       const facets = (['category', 'tag', 'author'] as const).filter((f) => q[f] !== undefined);
@@ -100,15 +111,9 @@ export const SitemapQuerySchema = z.strictObject({
   page: z.optional(z.pipe(z.string().check(z.regex(/^[1-9]\d{0,5}$/, 'must be a page number from 1')), z.transform(Number))),
 });
 
-/** The longest search query, in characters. */
-export const SEARCH_QUERY_MAX = 200;
-
 export const SearchQuerySchema = z
   .strictObject({
-    q: z.pipe(
-      z.pipe(z.string(), z.transform((s: string) => s.trim())),
-      z.string().check(z.minLength(1, 'must not be empty: say what to search for'), z.maxLength(SEARCH_QUERY_MAX, `must be at most ${SEARCH_QUERY_MAX} characters`)),
-    ),
+    q: searchText(),
     limit: listParams.limit,
     cursor: listParams.cursor,
     category: z.optional(facetValue),

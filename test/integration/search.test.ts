@@ -72,6 +72,42 @@ describe('GET /search on the local stack', () => {
     }
   });
 
+  it('feeds take q, a saved search: the newest published matches, never a draft, validated like /search', async () => {
+    const tag = uniq('feedq');
+    const older = `${tag}/older.md`;
+    const newer = `${tag}/newer.md`;
+    const draftKey = `${tag}/draft.md`;
+    const other = `${tag}/other.md`;
+    const post = (title: string, date: string, body: string, extra = '') => `---\ntitle: ${title}\ndate: ${date}\ntags: [${tag}]\n${extra}---\n${body}\n`;
+    await upload(older, post('较早', '2021-01-01T00:00:00Z', '港口城市的新闻。'));
+    await upload(newer, post('较新', '2022-01-01T00:00:00Z', '另一个港口城市。'));
+    await upload(draftKey, post('草稿', '2023-01-01T00:00:00Z', '港口城市草稿。', 'draft: true\n'));
+    await upload(other, post('无关', '2023-06-01T00:00:00Z', '山区天气。'));
+    await settle();
+    const [a, b, d, o] = await Promise.all([findBySourceKey(older), findBySourceKey(newer), findBySourceKey(draftKey, 'draft'), findBySourceKey(other)]);
+    expect([a, b, d, o].every(Boolean)).toBe(true);
+
+    const feed = await api(`/feed.json?${new URLSearchParams({ q: '港口城市', tag })}`);
+    expect(feed.status).toBe(200);
+    const ids = (feed.body.items as { id: string; title: string }[]).map((i) => i.title);
+    expect(ids).toEqual(['较新', '较早']);
+    expect(feed.body.title).toContain('港口城市');
+    const rss = await fetch(`${stack.apiUrl}/feed.xml?${new URLSearchParams({ q: '港口城市', tag })}`);
+    expect(rss.status).toBe(200);
+    const xml = await rss.text();
+    expect(xml).toContain('较新');
+    expect(xml).not.toContain('草稿');
+    expect(xml).not.toContain('无关');
+    // Without q, the same feed is every published article of the tag.
+    const all = await api(`/feed.json?${new URLSearchParams({ tag })}`);
+    expect((all.body.items as { title: string }[]).map((i) => i.title).sort()).toEqual(['无关', '较新', '较早'].sort());
+
+    for (const query of ['q=', 'q=%20', `q=${'字'.repeat(201)}`, 'q=a&tag=x&category=y']) {
+      const res = await api(`/atom.xml?${query}`);
+      expect(res.status, query).toBe(400);
+    }
+  });
+
   it('binds the cursor to its query', async () => {
     const prefix = uniq('search-page');
     for (let i = 0; i < 3; i++) await upload(`${prefix}/p${i}.md`, `---\ntitle: 翻页测试 ${i}\n---\n翻页测试正文 ${prefix}\n`);

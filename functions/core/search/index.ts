@@ -25,6 +25,8 @@ export interface SearchQuery {
   to?: string;
   limit: number;
   offset: number;
+  /** `relevance` (default): best match first, then newest. `newest`: newest first (feeds), unscored. */
+  order?: 'relevance' | 'newest';
 }
 
 export type SearchHit = ArticleSummary & { score: number; snippet: string };
@@ -156,13 +158,15 @@ export class SearchIndex {
       params.to = query.to;
     }
     // Rank: cover density (normalized into [0,1)), plus 1 when the title alone matches, so a
-    // title match always ranks above a body-only one; then newest first.
+    // title match always ranks above a body-only one; then newest first. Newest-first needs
+    // no rank, and skips its cost (every match's tsvector read).
+    const newest = query.order === 'newest';
+    const score = newest ? '0::float8' : `(ts_rank_cd(s.tsv, qq.q, 32) + CASE WHEN ts_filter(s.tsv, '{a}') @@ qq.q THEN 1 ELSE 0 END)::float8`;
     const sql = `WITH hits AS (
-  SELECT s.id, s.summary, s.doc, s.doc_folded, s.sort_date,
-    (ts_rank_cd(s.tsv, qq.q, 32) + CASE WHEN ts_filter(s.tsv, '{a}') @@ qq.q THEN 1 ELSE 0 END)::float8 AS score
+  SELECT s.id, s.summary, s.doc, s.doc_folded, s.sort_date, ${score} AS score
   FROM ${SEARCH_TABLE} s, (SELECT :q::tsquery AS q) qq
   WHERE ${where.join(' AND ')}
-  ORDER BY score DESC, s.sort_date DESC NULLS LAST, s.id
+  ORDER BY ${newest ? '' : 'score DESC, '}s.sort_date DESC NULLS LAST, s.id
   LIMIT :limit OFFSET :offset
 ), located AS (
   SELECT h.*, greatest(regexp_instr(h.doc_folded, :pattern) - ${WINDOW_LEAD}, 1) AS w FROM hits h
