@@ -17,7 +17,7 @@ import { createCursorCodec } from './cursor';
 const config = loadConfig();
 if (!config.cursorSecret) throw new ConfigError(`${ENV.CURSOR_SECRET} is required by the query API (it signs page cursors)`);
 // No AWS SDK in this function: DynamoDB, S3 and the Data API are called over signed HTTP
-// (adapters/aws-http.ts), which saves ~125 ms of every cold start (docs/performance.md).
+// (adapters/aws-http.ts): with zod/mini, that took the cold import from 164 to 46 ms (docs/performance.md).
 const aws = lambdaCredentials();
 const readText = createHttpTextReader({ ...aws, endpoint: config.s3Endpoint });
 // Search (Aurora through the Data API): its query code is set up on the first GET /search.

@@ -129,7 +129,7 @@ describe('the default (x86_64) bundles', () => {
     expect(fromPackage(inputs, '@aws-sdk/client-dynamodb').some((i) => i.includes('/dist-cjs/'))).toBe(false);
   });
 
-  it('give the API no AWS SDK client at all: it signs its own reads (adapters/aws-http.ts, ~110 ms of cold start)', () => {
+  it('give the API no AWS SDK client at all: it signs its own reads (adapters/aws-http.ts; docs/performance.md)', () => {
     const inputs = inputsOf(apiDir);
     const sdk = inputs.filter((i) => /node_modules\/(@aws-sdk\/(client-|lib-|core|credential-)|@smithy\/)/.test(i));
     expect(sdk).toEqual([]);
