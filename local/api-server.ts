@@ -5,7 +5,8 @@
  * - authorizes the operator routes (`/admin`, `/admin/...`) by SigV4, with the local key
  *   pair (local/sigv4.ts), passing the caller on as `requestContext.authorizer.iam`;
  * - owns CORS (functions/api/cors.ts): answers preflight itself and sets the CORS headers
- *   of every answer, whatever the handler sent.
+ *   of every answer, whatever the handler sent;
+ * - fails a response over Lambda's 6 MB payload limit with API Gateway's 500.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -15,6 +16,12 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { corsResponseHeaders, isPreflight, preflightHeaders } from '../functions/api/cors';
 import { DEFAULTS } from '../functions/definitions';
 import { LOCAL_KEY, verifySigV4, type SigningKey } from './sigv4';
+
+/**
+ * Lambda's limit on a synchronous invocation's response (6 MB): the result object as JSON.
+ * Past it Lambda fails the invocation and API Gateway answers 500; so does this server.
+ */
+export const LAMBDA_RESPONSE_MAX_BYTES = 6_291_456;
 
 export type HttpApiHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2 | string>;
 
@@ -186,6 +193,10 @@ export async function startApiServer(opts: {
           return;
         }
         const result = await answer(req, Buffer.concat(chunks));
+        const resultBytes = Buffer.byteLength(JSON.stringify(result));
+        if (resultBytes > LAMBDA_RESPONSE_MAX_BYTES) {
+          throw new Error(`the handler's response is ${resultBytes} bytes, over Lambda's ${LAMBDA_RESPONSE_MAX_BYTES} (Function.ResponseSizeTooLarge)`);
+        }
         const r: APIGatewayProxyStructuredResultV2 =
           typeof result === 'string' ? { statusCode: 200, body: result, headers: { 'content-type': 'application/json' } } : result;
         // CORS headers are the gateway's: the handler's own (if any) are replaced.

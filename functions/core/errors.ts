@@ -13,6 +13,7 @@ export type ArticleErrorCode =
   | 'not_an_article'
   | 'processing_failed'
   | 'article_too_large'
+  | 'body_too_large'
   | 'article_unstorable';
 
 /**

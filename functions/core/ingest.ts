@@ -25,6 +25,7 @@ import type {
   Transition,
 } from '../ports';
 import { ObjectTooLargeError } from '../ports';
+import { ARTICLE_HTML_RESPONSE_BUDGET, htmlResponseBytes } from './limits';
 import { buildArticle, failedRecord, type ArticleBuildOptions, type ImageStep } from './article';
 import { boundRecord } from './bounds';
 import { ArticleError, LostRaceError, errorMessage } from './errors';
@@ -407,6 +408,15 @@ async function prepare(
   try {
     built = await buildArticle(obj.body, { ...base, id }, deps.images && retryingOnThrow(deps.images));
     html = built.html;
+    // Bounded by construction: a body the API could not return (Lambda's 6 MB response) is never published.
+    const responseBytes = htmlResponseBytes(html);
+    if (responseBytes > ARTICLE_HTML_RESPONSE_BUDGET) {
+      const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+      throw new ArticleError(
+        'body_too_large',
+        `The processed article is ${mb(responseBytes)} as the API returns it, over the ${mb(ARTICLE_HTML_RESPONSE_BUDGET)} it can (Lambda answers at most 6 MB). Split the article into parts; characters such as " & < become longer entities, and embedded markup counts too.`,
+      );
+    }
     record = {
       ...built.record,
       bodyKey: bodyKeyFor(id, sequencer, ev.force ? randomUUID().slice(0, 8) : undefined),

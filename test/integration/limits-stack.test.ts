@@ -74,3 +74,26 @@ describe('issue 11’s inputs through the local stack', () => {
     expect(mine).toEqual([]);
   });
 });
+
+describe('an article whose processed body would not fit the API’s Lambda response (6 MB)', () => {
+  // Each `"`, `&` and `<` of the text becomes an entity (&quot; &amp; &lt;), and the HTML is
+  // escaped twice on its way out (a JSON string in the article, the article in Lambda's
+  // result): a 1.8 MB file became a 7.8 MB response, and a 500.
+  const key = `${ns}/entities.md`;
+  const text = fm('title: Entities', `${'"&<'.repeat(600_000)}\n`);
+
+  it('is failed with body_too_large and a message to act on, and GET /articles/{id} is a 404, never a 5xx', async () => {
+    expect(Buffer.byteLength(text)).toBeLessThan(5 * 1024 * 1024);
+    await upload(key, text);
+    await settle();
+    const id = articleId(key);
+    const res = await fetch(`${stack.apiUrl}/articles/${id}`);
+    expect(res.status).toBeLessThan(500);
+    expect(res.status).toBe(404);
+    const a = await index.get(id);
+    expect(a?.status).toBe('failed');
+    expect(a?.error?.code).toBe('body_too_large');
+    expect(a?.error?.message).toMatch(/MB/);
+    expect(readDeadLetters(stack.deadLetterFile).filter((l) => l.body.includes(key))).toEqual([]);
+  }, 120_000);
+});
