@@ -189,8 +189,7 @@ export interface EventPublisher {
 }
 
 export interface ListQuery {
-  /** `scheduled` is listed for operators already; nothing is written with it yet. */
-  status: ArticleStatus | 'scheduled';
+  status: ArticleStatus;
   facet?: { name: Facet; value: string };
   /** Inclusive ISO bounds on the sort date. */
   from?: string;

@@ -14,6 +14,7 @@ import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { corsResponseHeaders, isPreflight, preflightHeaders } from '../functions/api/cors';
+import { isOperatorPath } from '../functions/api/paths';
 import { DEFAULTS } from '../functions/definitions';
 import { LOCAL_KEY, verifySigV4, type SigningKey } from './sigv4';
 
@@ -28,10 +29,6 @@ export type HttpApiHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatew
 /** Extra routes served by the local stack itself (the viewer page). Return false to pass. */
 export type LocalRoute = (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
 
-/** The routes API Gateway authorizes with IAM (infra/constructs/query-api.ts). */
-export function isOperatorPath(path: string): boolean {
-  return path === '/admin' || path.startsWith('/admin/');
-}
 
 function parseTarget(req: IncomingMessage): URL | null {
   const target = req.url ?? '/';

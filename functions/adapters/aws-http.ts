@@ -18,6 +18,7 @@
  *   `$metadata.httpStatusCode`, `requestId` and `attempts`.
  */
 import { AwsClient } from 'aws4fetch';
+import { backoffDelay, sleep, type Backoff } from '../core/backoff';
 
 export interface AwsCredentials {
   accessKeyId: string;
@@ -36,8 +37,8 @@ export interface AwsHttpOptions {
   service: string;
   maxAttempts?: number;
   attemptTimeoutMs?: number;
-  /** Full jitter: before attempt n+1, a uniform wait in [0, min(capMs, baseMs · 2^n)). */
-  backoff?: { baseMs: number; capMs: number };
+  /** Full jitter between attempts (core/backoff.ts). */
+  backoff?: Backoff;
   fetch?: typeof fetch;
   random?: () => number;
 }
@@ -105,7 +106,7 @@ export function createAwsSend(o: AwsHttpOptions): AwsSend {
   };
   const maxAttempts = o.maxAttempts ?? 5;
   const timeoutMs = o.attemptTimeoutMs ?? 5_000;
-  const { baseMs, capMs } = o.backoff ?? { baseMs: 50, capMs: 1_000 };
+  const backoff = o.backoff ?? { baseMs: 50, capMs: 1_000 };
   const doFetch = o.fetch ?? fetch;
   const random = o.random ?? Math.random;
 
@@ -128,7 +129,7 @@ export function createAwsSend(o: AwsHttpOptions): AwsSend {
         err = new AwsHttpError(name, `${o.service} ${url}: ${(e as Error)?.message ?? e}`, { attempts: attempt }, true);
       }
       if (!err.retryable || attempt >= maxAttempts) throw err;
-      await new Promise((r) => setTimeout(r, Math.floor(random() * Math.min(capMs, baseMs * 2 ** attempt))));
+      await sleep(backoffDelay(attempt, backoff, random));
     }
   };
 }

@@ -9,6 +9,7 @@
  * checked against the SDK's own for the same input (test/unit/aws-http.test.ts).
  */
 import type { SqlDriver, SqlValue } from '../ports';
+import { sleep } from '../core/backoff';
 import { createAwsSend, type AwsHttpOptions } from './aws-http';
 
 export interface DataApiSettings {
@@ -38,8 +39,6 @@ export function toSqlParameters(params: Record<string, SqlValue> = {}): SqlParam
     return { name, value: { stringValue: v } };
   });
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function createDataApiDriver(settings: DataApiSettings, aws: Omit<AwsHttpOptions, 'service'>): SqlDriver {
   // As the SDK client was: 3 attempts; a statement may run up to 45 s (the Data API's own limit).

@@ -1,6 +1,6 @@
 /**
- * The DynamoDB document client, in a module of its own so the query API can load it
- * without the S3 SDK (see api/handler.ts). clients.ts re-exports it.
+ * The DynamoDB document client (ingest, the sweeper, the scripts; the query API reads over
+ * signed HTTP instead: dynamo-http.ts), and `ifConditionHolds`. clients.ts re-exports the client.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';

@@ -40,6 +40,7 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
+import { backoffDelay, sleep, type Backoff } from '../core/backoff';
 import { summaryFields } from '../core/bounds';
 import { LostRaceError, TransactionTooLargeError } from '../core/errors';
 import type { ArticleSummary } from '../core/types';
@@ -58,6 +59,7 @@ import type {
   Transition,
 } from '../ports';
 import { TRANSACTION_LIMITS } from '../write-budget';
+import { ifConditionHolds } from './dynamo-client';
 import { ARTICLE_SK, articlePk, DynamoArticleReader, facetKey, type DocumentReads, type Item } from './dynamo-reader';
 
 export { articlePk, facetKey };
@@ -101,10 +103,6 @@ function listingsOf(r: ArticleRecord): Listing[] {
   return [...out.values()];
 }
 
-/** The summary copied into every listing item: the fields core/bounds.ts keeps within SUMMARY_BUDGET. */
-export function summaryOf(r: ArticleRecord): ArticleSummary {
-  return summaryFields(r);
-}
 
 const isCounted = (facet: string, status: unknown) => COUNTED.has(facet) && status === 'published';
 
@@ -116,8 +114,6 @@ function cancellationCodes(err: unknown): string[] {
   const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
   return reasons.map((r) => r?.Code ?? 'None');
 }
-
-const isConditionFailure = (err: unknown) => (err as { name?: string })?.name === 'ConditionalCheckFailedException';
 
 /**
  * Another transaction held one of our items (a hot count item: every article of one
@@ -131,24 +127,12 @@ function isContention(err: unknown): boolean {
   return codes.includes('TransactionConflict') && !codes.includes('ConditionalCheckFailed');
 }
 
-/** How contention is retried: exponential backoff with full jitter (see backoffDelay). */
-export interface ContentionPolicy {
+/** How contention is retried: exponential backoff with full jitter (core/backoff.ts). */
+export interface ContentionPolicy extends Backoff {
   attempts: number;
-  baseMs: number;
-  capMs: number;
 }
 
 export const DEFAULT_CONTENTION: ContentionPolicy = { attempts: 12, baseMs: 20, capMs: 2_000 };
-
-/**
- * Full jitter (a uniform wait in [0, min(cap, base * 2^attempt))): concurrent writers of one
- * hot item spread out instead of colliding again in step. A small helper rather than the
- * SDK's retry strategy: the SDK does not retry TransactionCanceledException, and
- * Powertools has no general retry utility.
- */
-export function backoffDelay(attempt: number, p: ContentionPolicy, random: () => number = Math.random): number {
-  return Math.floor(random() * Math.min(p.capMs, p.baseMs * 2 ** attempt));
-}
 
 /** Rough size of an item as DynamoDB counts it (names + values), for the transaction budget. */
 function itemBytes(item: unknown): number {
@@ -233,8 +217,8 @@ export class DynamoArticleIndex extends DynamoArticleReader implements ArticleWr
 
   async touch(id: string, sequencer: string, read: IndexState, etag: string | null): Promise<Transition> {
     const rev = read.rev + 1;
-    try {
-      await this.db.send(
+    const written = await ifConditionHolds(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: articlePk(id), sk: ARTICLE_SK },
@@ -242,11 +226,9 @@ export class DynamoArticleIndex extends DynamoArticleReader implements ArticleWr
           ConditionExpression: revisionCondition(read),
           ExpressionAttributeValues: { ':seq': sequencer, ':rev': rev, ...(read.rev ? { ':read': read.rev } : {}), ...(etag ? { ':etag': etag } : {}) },
         }),
-      );
-    } catch (err) {
-      if (isConditionFailure(err)) throw new LostRaceError();
-      throw err;
-    }
+      ),
+    );
+    if (!written) throw new LostRaceError();
     return { rev, superseded: read.supersededBodyKeys };
   }
 
@@ -260,8 +242,10 @@ export class DynamoArticleIndex extends DynamoArticleReader implements ArticleWr
 
   /** Drops an attribute if the article is still at `rev`; not a transition (`rev` stays). */
   private async removeAtRev(id: string, rev: number, attribute: 'supersededBodyKeys' | 'pendingEvent'): Promise<void> {
-    try {
-      await this.db.send(
+    // A false condition: a newer transition carried the keys on (it deletes them and forgets
+    // them itself), or replaced the event after delivering it.
+    await ifConditionHolds(
+      this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: articlePk(id), sk: ARTICLE_SK },
@@ -269,12 +253,8 @@ export class DynamoArticleIndex extends DynamoArticleReader implements ArticleWr
           ConditionExpression: 'rev = :rev',
           ExpressionAttributeValues: { ':rev': rev },
         }),
-      );
-    } catch (err) {
-      // A newer transition carried the keys on (it deletes them and forgets them itself), or
-      // replaced the event after delivering it.
-      if (!isConditionFailure(err)) throw err;
-    }
+      ),
+    );
   }
 
   /**
@@ -311,7 +291,7 @@ export class DynamoArticleIndex extends DynamoArticleReader implements ArticleWr
     const wanted = new Set<string>();
     if (next) {
       const { record } = next;
-      const summary = summaryOf(record);
+      const summary = summaryFields(record);
       for (const l of next.listings) {
         wanted.add(l.sk);
         tx.push({
@@ -366,7 +346,7 @@ export class DynamoArticleIndex extends DynamoArticleReader implements ArticleWr
         if (cancellationCodes(err)[0] === 'ConditionalCheckFailed') throw new LostRaceError();
         if (!isContention(err) || attempt >= this.contention.attempts) throw err;
         this.stats.contentionRetries++;
-        await new Promise((r) => setTimeout(r, backoffDelay(attempt, this.contention)));
+        await sleep(backoffDelay(attempt, this.contention));
       }
     }
   }

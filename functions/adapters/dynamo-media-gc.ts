@@ -11,11 +11,11 @@ import { DeleteCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDoc
 import type { GcImageState, MediaGcStore, MediaReferences } from '../ports';
 import { IMAGE_PREFIX } from '../definitions';
 import { ifConditionHolds } from './dynamo-client';
+import { ARTICLE_SK, articlePk } from './dynamo-reader';
 import { imagePk } from './dynamo-image-records';
 
 /** Scan segments read in parallel (each a sequence of 1 MB pages). */
 const SCAN_SEGMENTS = 4;
-const ARTICLE_SK = 'A';
 /** Re-hosted image paths inside an article item's `images` and `cover` (items from before `imageHashes`). */
 const IMAGE_PATH = new RegExp(`/${IMAGE_PREFIX}([0-9a-f]{32})/`, 'g');
 const HANDLE_SEPARATOR = '\t';
@@ -73,7 +73,7 @@ export class DynamoMediaGcStore implements MediaGcStore {
   private take(refs: MediaReferences, it: Record<string, unknown>): void {
     const pk = String(it.pk);
     const sk = String(it.sk);
-    if (pk.startsWith('A#') && sk === ARTICLE_SK) {
+    if (pk.startsWith(articlePk('')) && sk === ARTICLE_SK) {
       if (it.deleted === true) return;
       if (typeof it.bodyKey === 'string') refs.bodies.add(it.bodyKey);
       if (Array.isArray(it.imageHashes)) for (const h of it.imageHashes) if (typeof h === 'string') refs.images.add(h);

@@ -89,13 +89,8 @@ export class S3ObjectStore implements IngestObjectStore, MediaObjectLister {
   }
 
   async lastModified(bucket: string, key: string): Promise<Date | null> {
-    try {
-      const res = await this.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-      return res.LastModified ?? null;
-    } catch (err) {
-      if (isNotFound(err)) return null;
-      throw err;
-    }
+    const h = await this.head(bucket, key);
+    return h?.lastModified ? new Date(h.lastModified) : null;
   }
 
   async deleteMany(bucket: string, keys: string[]): Promise<void> {

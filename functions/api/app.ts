@@ -20,11 +20,12 @@ import type { Article, ArticleSummary } from '../core/types';
 import type { ArticleReader, CountedFacet, LinkEntry, Logger } from '../ports';
 import type { CursorCodec } from './cursor';
 import { openApiDocument } from './openapi';
+import { ARTICLE_ID_PATTERN, isOperatorPath } from './paths';
 import type { SearchPage, SearchQuery } from '../core/search/index';
 import { AdminListQuerySchema, FeedQuerySchema, ListQuerySchema, SearchQuerySchema, SitemapQuerySchema, responseSchemas } from './schemas';
 
 /** How deep search pages go (every page ranks all matches up to its end). */
-export const SEARCH_MAX_DEPTH = 10_000;
+const SEARCH_MAX_DEPTH = 10_000;
 
 /** What GET /search needs: core/search/index.ts SearchIndex, over the Data API in AWS. */
 export interface SearchReader {
@@ -69,8 +70,14 @@ const CACHE = {
 };
 
 const COUNT_ROUTES: Record<string, CountedFacet> = { '/categories': 'category', '/tags': 'tag', '/authors': 'author' };
-const ID = /^[A-Za-z0-9_-]{1,64}$/;
+const ID = new RegExp(ARTICLE_ID_PATTERN);
 const FORBIDDEN = 'operator routes (/admin/...) take a request signed with AWS SigV4 (service execute-api) by an IAM identity allowed to call them';
+
+/** The one facet a validated query filters by (the schemas allow at most one). */
+function pickFacet<N extends string>(q: Partial<Record<N, string>>, names: readonly N[]): { name: N; value: string } | undefined {
+  const name = names.find((f) => q[f] !== undefined);
+  return name ? { name, value: q[name]! } : undefined;
+}
 
 function describeZodError(err: $ZodError): string {
   return err.issues
@@ -146,8 +153,7 @@ export function createApiHandler(deps: ApiDeps) {
 
   async function feed(format: FeedFormat, params: Record<string, string>, selfUrl: string): Promise<Result> {
     const q = FeedQuerySchema.parse(params);
-    const facetName = (['category', 'tag', 'author'] as const).find((f) => q[f] !== undefined);
-    const facet = facetName ? { name: facetName, value: q[facetName]! } : undefined;
+    const facet = pickFacet(q, ['category', 'tag', 'author'] as const);
     // `q`: a saved search, as a feed of the newest matching articles (published only, like /search).
     if (q.q !== undefined && !deps.search) throw new ApiError(404, 'not_found', 'search is not enabled on this deployment, so feeds cannot take q');
     const newest =
@@ -193,12 +199,12 @@ export function createApiHandler(deps: ApiDeps) {
   }
 
   /** Every published article's sitemap entry, newest first, read page by page from the index. */
-  async function* sitemapUrls(t: ArticleUrlTemplate): AsyncGenerator<SitemapUrl> {
+  async function* sitemapUrls(): AsyncGenerator<SitemapUrl> {
     let after: Record<string, string> | undefined;
     do {
       const page = await deps.reader.linkPage({ limit: 1000, after });
       for (const a of page.items) {
-        const loc = articleUrl(t, a, deps.timeZone ?? 'UTC');
+        const loc = linkOf(a);
         if (loc) yield { loc, lastmod: a.updated ?? a.date };
       }
       after = page.next ?? undefined;
@@ -216,10 +222,10 @@ export function createApiHandler(deps: ApiDeps) {
     }
     const sm = await import('../core/sitemap');
     if (q.page === undefined) {
-      const pages = await sm.summarizePages(sitemapUrls(template));
+      const pages = await sm.summarizePages(sitemapUrls());
       return text(200, sm.sitemapIndexXml(pages, (n) => `${origin}/sitemap.xml?page=${n}`), 'application/xml; charset=utf-8', CACHE.sitemap);
     }
-    const urls = await sm.pageAt(sitemapUrls(template), q.page);
+    const urls = await sm.pageAt(sitemapUrls(), q.page);
     if (!urls) throw new ApiError(404, 'not_found', `the sitemap has no page ${q.page}`);
     return text(200, sm.urlsetXml(urls), 'application/xml; charset=utf-8', CACHE.sitemap);
   }
@@ -238,8 +244,7 @@ export function createApiHandler(deps: ApiDeps) {
 
   async function listArticles(params: Record<string, string>, audience: Audience): Promise<Result> {
     const q = audience === 'public' ? ListQuerySchema.parse(params) : AdminListQuerySchema.parse(params);
-    const facetName = (['category', 'tag', 'author', 'slug'] as const).find((f) => q[f] !== undefined);
-    const facet = facetName ? { name: facetName, value: q[facetName]! } : undefined;
+    const facet = pickFacet(q, ['category', 'tag', 'author', 'slug'] as const);
     // Everything that selects rows (not the page size) binds the cursor.
     const fingerprint = JSON.stringify([q.status, facet?.name ?? null, facet ? facet.value.normalize('NFC').toLowerCase() : null, q.from ?? null, q.to ?? null]);
     const after = q.cursor ? deps.cursors.decode(q.cursor, fingerprint) : undefined;
@@ -254,8 +259,7 @@ export function createApiHandler(deps: ApiDeps) {
   async function searchArticles(params: Record<string, string>): Promise<Result> {
     if (!deps.search) throw new ApiError(404, 'not_found', 'search is not enabled on this deployment');
     const q = SearchQuerySchema.parse(params);
-    const facetName = (['category', 'tag', 'author'] as const).find((f) => q[f] !== undefined);
-    const facet = facetName ? { name: facetName, value: q[facetName]! } : undefined;
+    const facet = pickFacet(q, ['category', 'tag', 'author'] as const);
     const fingerprint = JSON.stringify(['search', q.q.normalize('NFC'), facet?.name ?? null, facet ? facet.value.normalize('NFC').toLowerCase() : null, q.from ?? null, q.to ?? null]);
     const position = q.cursor ? deps.cursors.decode(q.cursor, fingerprint) : { o: '0' };
     const offset = /^\d{1,6}$/.test(position.o ?? '') ? Number(position.o) : NaN;
@@ -297,7 +301,7 @@ export function createApiHandler(deps: ApiDeps) {
     rawQuery: string,
   ): Promise<Result> {
     const p = path.length > 1 ? path.replace(/\/+$/, '') : path;
-    if (p === '/admin' || p.startsWith('/admin/')) return operatorRoute(event, p, params);
+    if (isOperatorPath(p)) return operatorRoute(event, p, params);
     const feedFormat = FEED_ROUTES[p];
     if (feedFormat) return feed(feedFormat, params, `${origin}${p}${rawQuery ? `?${rawQuery}` : ''}`);
     if (p === '/sitemap.xml') return sitemap(params, origin);

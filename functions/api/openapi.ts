@@ -5,7 +5,8 @@
  */
 import * as z from 'zod/mini';
 import { FEED_SIZE, SITEMAP_MAX_BYTES, SITEMAP_MAX_URLS } from '../core/limits';
-import { AdminListQuerySchema, FeedQuerySchema, ListQuerySchema, SearchQuerySchema, SitemapQuerySchema, responseSchemas } from './schemas';
+import { ARTICLE_ID_PATTERN } from './paths';
+import { SEARCH_QUERY_MAX, AdminListQuerySchema, FeedQuerySchema, ListQuerySchema, SearchQuerySchema, SitemapQuerySchema, responseSchemas } from './schemas';
 
 const PARAM_DOCS: Record<string, string> = {
   limit: 'Items per page, 1 to 100 (default 20).',
@@ -17,7 +18,7 @@ const PARAM_DOCS: Record<string, string> = {
   from: 'Earliest date, inclusive: 2022-03-02 or an ISO date-time.',
   to: 'Latest date, inclusive: 2022-03-02 (the whole day) or an ISO date-time.',
   page: 'A page of the sitemap index, from 1; without it, the index.',
-  q: 'What to search for, 1 to 200 characters. Chinese, Japanese and Korean match as substrings (every run of CJK characters is a phrase); other words match whole, case and accents ignored. All terms must match.',
+  q: `What to search for, 1 to ${SEARCH_QUERY_MAX} characters. Chinese, Japanese and Korean match as substrings (every run of CJK characters is a phrase); other words match whole, case and accents ignored. All terms must match.`,
 };
 const STATUS_DOCS = {
   public: 'Optional, and only `published`: public routes serve published articles only.',
@@ -49,7 +50,7 @@ const errors = {
   '500': json('Error', 'Internal error (never caused by bad input).'),
 };
 
-const ID_PARAM = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } };
+const ID_PARAM = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: ARTICLE_ID_PATTERN } };
 
 let cached: Record<string, unknown> | null = null;
 

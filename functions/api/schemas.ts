@@ -62,19 +62,22 @@ const listParams = {
   to: z.optional(isoBound(true)),
 };
 
-function listRules(q: { category?: string; tag?: string; author?: string; slug?: string; from?: string; to?: string }, ctx: $RefinementCtx) {
-  const facets = (['category', 'tag', 'author', 'slug'] as const).filter((f) => q[f] !== undefined);
-  if (facets.length > 1) {
-    ctx.addIssue({
-      code: 'custom',
-      path: [facets[1]!],
-      message: `filter by one of category, tag, author or slug at a time (got ${facets.join(' and ')})`,
-    });
-  }
-  if (q.from && q.to && q.from > q.to) {
-    ctx.addIssue({ code: 'custom', path: ['from'], message: 'from must not be after to' });
-  }
+type Facet = 'category' | 'tag' | 'author' | 'slug';
+
+/** At most one of `facets` at a time, and `from` not after `to`: the rules every listing route shares. */
+function facetRules(facets: readonly Facet[]) {
+  const names = `${facets.slice(0, -1).join(', ')} or ${facets[facets.length - 1]}`;
+  return z.superRefine((q: Partial<Record<Facet | 'from' | 'to', string>>, ctx: $RefinementCtx) => {
+    const given = facets.filter((f) => q[f] !== undefined);
+    if (given.length > 1) {
+      ctx.addIssue({ code: 'custom', path: [given[1]!], message: `filter by one of ${names} at a time (got ${given.join(' and ')})` });
+    }
+    if (q.from && q.to && q.from > q.to) ctx.addIssue({ code: 'custom', path: ['from'], message: 'from must not be after to' });
+  });
 }
+
+const listRules = facetRules(['category', 'tag', 'author', 'slug']);
+const searchRules = facetRules(['category', 'tag', 'author']);
 
 /** `GET /articles`: published articles only; `status` is accepted only as `published`. */
 export const ListQuerySchema = z
@@ -82,7 +85,7 @@ export const ListQuerySchema = z
     ...listParams,
     status: z._default(z.literal('published', { error: 'public routes list published articles only (operators: GET /admin/articles, signed)' }), 'published'),
   })
-  .check(z.superRefine(listRules));
+  .check(listRules);
 
 /** `GET /admin/articles`: the same parameters, any status. */
 export const AdminListQuerySchema = z
@@ -90,47 +93,20 @@ export const AdminListQuerySchema = z
     ...listParams,
     status: z._default(z.enum(ADMIN_STATUSES), 'published'),
   })
-  .check(z.superRefine(listRules));
-
-export type ListQueryInput = z.output<typeof AdminListQuerySchema>;
+  .check(listRules);
 
 /** /feed.xml, /atom.xml, /feed.json: at most one of category, tag, author (as /articles), and `q`, a saved search. */
 export const FeedQuerySchema = z
-  .strictObject({ q: z.optional(searchText()), category: z.optional(facetValue), tag: z.optional(facetValue), author: z.optional(facetValue) })
-  .check(
-    z.superRefine((q, ctx) => {
-      const facets = (['category', 'tag', 'author'] as const).filter((f) => q[f] !== undefined);
-      if (facets.length > 1) {
-        ctx.addIssue({ code: 'custom', path: [facets[1]!], message: `filter by one of category, tag or author at a time (got ${facets.join(' and ')})` });
-      }
-    }),
-  );
+  .strictObject({ q: z.optional(searchText()), category: listParams.category, tag: listParams.tag, author: listParams.author })
+  .check(searchRules);
 
 /** /sitemap.xml: the index; with `page`, one page of it. */
 export const SitemapQuerySchema = z.strictObject({
   page: z.optional(z.pipe(z.string().check(z.regex(/^[1-9]\d{0,5}$/, 'must be a page number from 1')), z.transform(Number))),
 });
 
-export const SearchQuerySchema = z
-  .strictObject({
-    q: searchText(),
-    limit: listParams.limit,
-    cursor: listParams.cursor,
-    category: z.optional(facetValue),
-    tag: z.optional(facetValue),
-    author: z.optional(facetValue),
-    from: z.optional(isoBound(false)),
-    to: z.optional(isoBound(true)),
-  })
-  .check(
-    z.superRefine((q, ctx) => {
-      const facets = (['category', 'tag', 'author'] as const).filter((f) => q[f] !== undefined);
-      if (facets.length > 1) {
-        ctx.addIssue({ code: 'custom', path: [facets[1]!], message: `filter by one of category, tag or author at a time (got ${facets.join(' and ')})` });
-      }
-      if (q.from && q.to && q.from > q.to) ctx.addIssue({ code: 'custom', path: ['from'], message: 'from must not be after to' });
-    }),
-  );
+const { slug: _slug, ...searchParams } = listParams;
+export const SearchQuerySchema = z.strictObject({ q: searchText(), ...searchParams }).check(searchRules);
 
 let responses: ReturnType<typeof buildResponseSchemas> | undefined;
 

@@ -154,7 +154,7 @@ export function dynamoSize(value: unknown): number {
 // The record
 // ---------------------------------------------------------------------------------
 
-/** The fields of an article that every listing item copies (dynamo-index.ts summaryOf). */
+/** The fields of an article that every listing item and search row copies. */
 export function summaryFields(r: ArticleSummary): ArticleSummary {
   return {
     id: r.id,

@@ -292,16 +292,12 @@ function publishEvent(
     status,
     previousStatus,
     sourceKey: about.sourceKey,
-    // A copy for subscribers, bounded so the outbox adds at most a few KB to the article item
-    // (the article keeps its whole title).
-    title: about.title ? about.title.slice(0, EVENT_TITLE_MAX) : null,
+    // Already bounded (512 B, core/bounds.ts): the outbox adds at most a few KB to the article item.
+    title: about.title || null,
     url: next && deps.articleUrl ? deps.articleUrl({ id: about.id, slug, date: about.date ?? null }) : null,
     time: (deps.now ?? (() => new Date()))().toISOString(),
   };
 }
-
-/** Longest title an event carries (the item's 400 KB and an EventBridge entry's 256 KB stay far off). */
-export const EVENT_TITLE_MAX = 1000;
 
 /** Publishes a written state change's event, then empties the outbox (if the article is still at `rev`). */
 async function deliver(deps: IngestDeps, id: string, rev: number, event: PublishEvent): Promise<void> {
@@ -409,7 +405,8 @@ async function prepare(
     built = await buildArticle(obj.body, { ...base, id }, deps.images && retryingOnThrow(deps.images));
     html = built.html;
     // Bounded by construction: a body the API could not return (Lambda's 6 MB response) is never published.
-    const responseBytes = htmlResponseBytes(html);
+    // Escaping twice grows a UTF-16 unit to at most 7 bytes: most bodies need no measuring.
+    const responseBytes = html.length * 7 > ARTICLE_HTML_RESPONSE_BUDGET ? htmlResponseBytes(html) : 0;
     if (responseBytes > ARTICLE_HTML_RESPONSE_BUDGET) {
       const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
       throw new ArticleError(

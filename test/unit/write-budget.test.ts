@@ -3,7 +3,8 @@
  * DynamoDB's transaction limits, and contention waits grow with full jitter.
  */
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, DEFAULT_CONTENTION } from '../../functions/adapters/dynamo-index';
+import { DEFAULT_CONTENTION } from '../../functions/adapters/dynamo-index';
+import { backoffDelay } from '../../functions/core/backoff';
 import { FACET_CAPS, SUMMARY_MAX_BYTES, TRANSACTION_LIMITS, worstCaseTransactionItems } from '../../functions/write-budget';
 import { META_LIMITS } from '../../functions/core/normalize';
 

@@ -6,6 +6,7 @@
  * text. Every write is conditional on the sequencer, so an older event arriving late (a
  * retried upsert after a delete) can never bring back what a newer one removed.
  */
+import { summaryFields } from '../bounds';
 import type { ArticleRecord, SqlDriver, SqlValue } from '../../ports';
 import type { ArticleSummary } from '../types';
 import { SEARCH_TABLE } from './migrations';
@@ -44,17 +45,6 @@ export interface RowStats {
   truncated: boolean;
 }
 
-const SUMMARY_KEYS = [
-  'id', 'slug', 'title', 'date', 'updated', 'author', 'authors', 'categories', 'tags', 'excerpt', 'cover',
-  'wordCount', 'readingMinutes', 'imageCount', 'sourceKey', 'status', 'warnings', 'error', 'processedAt',
-] as const satisfies readonly (keyof ArticleSummary)[];
-
-export function summaryOf(record: ArticleSummary): ArticleSummary {
-  const out: Record<string, unknown> = {};
-  for (const k of SUMMARY_KEYS) out[k] = record[k];
-  return out as unknown as ArticleSummary;
-}
-
 /** Only these articles are searchable; everything else is a tombstone. */
 export function isSearchable(record: ArticleRecord | null): record is ArticleRecord {
   return record !== null && record.status === 'published';
@@ -86,7 +76,7 @@ export function searchRow(record: ArticleRecord, bodyText: string) {
     categories: lower(record.categories),
     tags: lower(record.tags),
     authors: lower(record.authors),
-    summary: JSON.stringify(summaryOf(record)),
+    summary: JSON.stringify(summaryFields(record)),
     doc,
     docFolded: foldText(doc),
     tsv: tsvText,
