@@ -16,7 +16,7 @@ import { ApiError, errorMessage } from '../core/errors';
 import type { FeedFormat } from '../core/feeds';
 import { FEED_CONTENT_BUDGET, FEED_SIZE } from '../core/limits';
 import type { SitemapUrl } from '../core/sitemap';
-import type { Article, ArticleSummary } from '../core/types';
+import type { Article } from '../core/types';
 import type { ArticleReader, CountedFacet, LinkEntry, Logger } from '../ports';
 import type { CursorCodec } from './cursor';
 import { openApiDocument } from './openapi';
@@ -170,24 +170,10 @@ export function createApiHandler(deps: ApiDeps) {
         return key ? limit(() => cachedBody(key)) : Promise.resolve(null);
       }),
     );
-    let used = 0;
-    let cut = 0;
-    const entries = page.items.map((article: ArticleSummary, i) => {
-      let html = bodies[i] ?? null;
-      if (html !== null) {
-        const bytes = Buffer.byteLength(html, 'utf8');
-        if (used + bytes > FEED_CONTENT_BUDGET) {
-          html = null;
-          cut++;
-        } else used += bytes;
-      }
-      return { article, html, link: linkOf(article) };
-    });
+    const { entries, cut } = feeds.feedEntries(page.items, bodies, linkOf, FEED_CONTENT_BUDGET);
     if (cut) deps.log.warn('feed entries carry their excerpt only', { code: 'feed_content_truncated', entries: cut, budgetBytes: FEED_CONTENT_BUDGET });
-    const what = facet ? ({ category: 'in category', tag: 'tagged', author: 'by' } as const)[facet.name] : null;
-    const title = [what ? `Articles ${what} ${facet!.value}` : 'Articles', q.q !== undefined ? `matching “${q.q}”` : ''].filter(Boolean).join(' ');
     const body = feeds.renderFeed(format, {
-      title,
+      title: feeds.feedTitle(facet, q.q),
       description: template
         ? 'The newest published articles.'
         : 'The newest published articles. ARTICLE_URL_TEMPLATE is not set, so the entries carry no links to article pages.',
@@ -276,7 +262,7 @@ export function createApiHandler(deps: ApiDeps) {
     const rec = await deps.reader.get(id);
     // A draft, failed or scheduled article is not there for the public: the same 404.
     if (!rec || (audience === 'public' && rec.status !== 'published')) throw notFound;
-    const html = rec.bodyKey ? ((await deps.readBody(rec.bodyKey)) ?? '') : '';
+    const html = rec.bodyKey ? ((await cachedBody(rec.bodyKey)) ?? '') : '';
     const { ArticleSchema, AdminArticleSchema } = responseSchemas();
     if (audience === 'operator') return json(200, project(AdminArticleSchema, { ...rec, html }), CACHE.operator);
     const frontMatter = Object.fromEntries(Object.entries(rec.frontMatter ?? {}).filter(([k]) => publicKeys.has(k)));

@@ -18,6 +18,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ArticleRecord } from '../ports';
+import { SUMMARY_MAX_BYTES } from '../write-budget';
 import type { ArticleSummary, ErrorInfo, Image, ImageRef, Warning } from './types';
 
 /** DynamoDB's and S3's own limits (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html). */
@@ -25,16 +26,12 @@ export const DYNAMO = {
   itemBytes: 400 * 1024,
   partitionKeyBytes: 2048,
   sortKeyBytes: 1024,
-  maxDepth: 32,
-  transactionItems: 100,
-  transactionBytes: 4 * 1024 * 1024,
-  queryPageBytes: 1024 * 1024,
 } as const;
 
 export const S3_KEY_BYTES = 1024;
 
-/** What one listing item may carry of the article (see the module comment). */
-export const SUMMARY_BUDGET = 8 * 1024;
+/** What one listing item may carry of the article (see the module comment); the write budget's figure. */
+export const SUMMARY_BUDGET = SUMMARY_MAX_BYTES;
 /** The whole article record as stored. */
 export const ITEM_BUDGET = 300 * 1024;
 

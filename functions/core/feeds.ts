@@ -9,6 +9,7 @@
  * escaping a library could add.
  */
 import { Feed, type Item } from 'feed';
+import { escapeHtml } from './escape';
 import type { ArticleSummary } from './types';
 
 export type FeedFormat = 'rss' | 'atom' | 'json';
@@ -37,11 +38,42 @@ export interface FeedInput {
   entries: FeedEntry[];
 }
 
+/**
+ * The entries of a feed, newest first, with full content while it fits `budget` bytes in all
+ * (Lambda's 6 MB response); past it an entry carries its excerpt only. `cut` counts those.
+ */
+export function feedEntries(
+  articles: ArticleSummary[],
+  bodies: (string | null)[],
+  linkOf: (a: ArticleSummary) => string | null,
+  budget: number,
+): { entries: FeedEntry[]; cut: number } {
+  let used = 0;
+  let cut = 0;
+  const entries = articles.map((article, i) => {
+    let html = bodies[i] ?? null;
+    if (html !== null) {
+      const bytes = Buffer.byteLength(html, 'utf8');
+      if (used + bytes > budget) {
+        html = null;
+        cut++;
+      } else used += bytes;
+    }
+    return { article, html, link: linkOf(article) };
+  });
+  return { entries, cut };
+}
+
+/** The feed's title: what it is narrowed to (one facet) and searched for (`q`). */
+export function feedTitle(facet: { name: 'category' | 'tag' | 'author'; value: string } | undefined, q: string | undefined): string {
+  const what = facet ? ({ category: 'in category', tag: 'tagged', author: 'by' } as const)[facet.name] : null;
+  return [what ? `Articles ${what} ${facet!.value}` : 'Articles', q !== undefined ? `matching “${q}”` : ''].filter(Boolean).join(' ');
+}
+
 /** A stable id per article that does not change when ARTICLE_URL_TEMPLATE does. */
 export const entryId = (id: string) => `urn:article-pipeline:article:${id}`;
 
 const FEED_ID = 'urn:article-pipeline:feed';
-const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 const published = (a: ArticleSummary) => a.date ?? a.updated ?? a.processedAt;
 const modified = (a: ArticleSummary) => a.updated ?? a.date ?? a.processedAt;

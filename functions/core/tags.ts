@@ -20,6 +20,7 @@
  * shortcode written with `/*` and `*` + `/` inside its delimiters prints as written).
  */
 import MarkdownIt from 'markdown-it';
+import { escapeHtml } from './escape';
 import type { Warning } from './types';
 
 export interface TagContext {
@@ -179,9 +180,6 @@ export function hugoParams(text: string): { named: Record<string, string>; posit
 
 // ------------------------------------------------------------------ rendering
 
-function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
 
 function attr(name: string, value: string | undefined): string {
   return value === undefined || value === '' ? '' : ` ${name}="${escapeHtml(value)}"`;

@@ -4,14 +4,14 @@
  * folded twin (tokenize.ts foldText: one code point for one code point), so matches found
  * in the folded text mark the same characters of the original.
  */
+import { escapeHtml } from '../escape';
 import { foldText, type Term } from './tokenize';
 
 export const SNIPPET_CHARS = 200;
 /** Characters shown before the first match, so it reads in context. */
 const LEAD = 60;
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+const escape = (s: string) => escapeHtml(s, { apostrophes: true });
 
 const WORD_CHAR = /[\p{L}\p{N}\p{M}]/u;
 
@@ -49,7 +49,7 @@ function matchRanges(folded: string[], terms: Term[]): [number, number][] {
 export function makeSnippet(text: string, terms: Term[], folded?: string): string {
   const chars = [...text.replace(/\s/gu, ' ')];
   const foldedChars = [...(folded ?? foldText(text))];
-  if (foldedChars.length !== chars.length) return escapeHtml(chars.slice(0, SNIPPET_CHARS).join('').trim());
+  if (foldedChars.length !== chars.length) return escape(chars.slice(0, SNIPPET_CHARS).join('').trim());
   const ranges = matchRanges(foldedChars, terms);
   const first = ranges[0]?.[0] ?? 0;
   let start = Math.max(0, first - LEAD);
@@ -61,9 +61,9 @@ export function makeSnippet(text: string, terms: Term[], folded?: string): strin
     if (b <= start || a >= end) continue;
     const from = Math.max(a, start);
     const to = Math.min(b, end);
-    out += escapeHtml(chars.slice(i, from).join('')) + '<mark>' + escapeHtml(chars.slice(from, to).join('')) + '</mark>';
+    out += escape(chars.slice(i, from).join('')) + '<mark>' + escape(chars.slice(from, to).join('')) + '</mark>';
     i = to;
   }
-  out += escapeHtml(chars.slice(i, end).join(''));
+  out += escape(chars.slice(i, end).join(''));
   return out.replace(/ {2,}/g, ' ').trim();
 }
